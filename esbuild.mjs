@@ -1,0 +1,36 @@
+// The one build: extension host, inference worker and CLI for Node (cjs), webviews for the browser,
+// then the demo bundle (generated deterministically, only when missing or out of date).
+import * as esbuild from 'esbuild';
+import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+const watch = process.argv.includes('--watch');
+const node = {
+  bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true,
+  external: ['vscode', 'onnxruntime-node'], logLevel: 'warning',
+};
+const nodeEntries = {
+  extension: 'extension/host/extension.ts',
+  worker: 'extension/engine/worker/worker-main.ts',
+  cli: 'extension/cli/main.ts',
+};
+const builds = [];
+for (const [out, entry] of Object.entries(nodeEntries)) {
+  if (existsSync(entry)) builds.push({ ...node, entryPoints: [entry], outfile: `dist/${out}.js` });
+}
+const webviewDir = 'webview';
+for (const name of existsSync(webviewDir) ? readdirSync(webviewDir) : []) {
+  const entry = `${webviewDir}/${name}/main.ts`;
+  if (existsSync(entry)) {
+    builds.push({ bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true,
+      entryPoints: [entry], outfile: `dist/webview/${name}.js`, logLevel: 'warning' });
+  }
+}
+if (watch) {
+  for (const b of builds) (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  if (existsSync('models/generate-demo.ts') && !process.argv.includes('--no-demo')) {
+    execFileSync(process.execPath, ['--import', 'tsx', 'models/generate-demo.ts', '--if-stale'], { stdio: 'inherit' });
+  }
+}
