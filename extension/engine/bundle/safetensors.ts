@@ -22,6 +22,8 @@ export interface TensorRef {
 export interface SafetensorsFile {
   path: string;
   fileSize: number;
+  /** Byte length of the JSON header (the data section starts at 8 + headerLength). */
+  headerLength: number;
   tensors: Map<string, TensorRef>;
   metadata: Record<string, string>;
 }
@@ -83,7 +85,7 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
     for (let i = 1; i < ranges.length; i++) {
       if (ranges[i][0] < ranges[i - 1][1]) throw new LatentDiffError(path, `tensors "${ranges[i - 1][2]}" and "${ranges[i][2]}" overlap in the data section`);
     }
-    return { path, fileSize, tensors, metadata };
+    return { path, fileSize, headerLength: headerLen, tensors, metadata };
   } finally {
     closeSync(fd);
   }

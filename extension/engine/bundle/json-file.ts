@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { LatentDiffError } from '../errors';
+
+export type JsonObject = Record<string, unknown>;
+
+export function isJsonObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Reads a file that must hold a JSON object; every failure is a LatentDiffError naming the file. */
+export function readJsonObject(path: string): JsonObject {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new LatentDiffError(path, `cannot read file (${(e as NodeJS.ErrnoException).code ?? e})`, 'not-found');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new LatentDiffError(path, `not valid JSON (${(e as Error).message})`);
+  }
+  if (!isJsonObject(value)) throw new LatentDiffError(path, 'expected a JSON object at the top level');
+  return value;
+}
