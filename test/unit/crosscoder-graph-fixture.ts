@@ -254,7 +254,7 @@ export function refDecode(w: RefWeights, f: ArrayLike<number>, T: number): { bas
 
 /** |got - want| / max(|want|, floor): relative error, with a floor where the true value is ~0 (rounding noise). */
 export function relErr(got: number, want: number, floor: number): number {
-  if (Number.isNaN(got) && Number.isNaN(want)) return 0;
+  if (got === want || (Number.isNaN(got) && Number.isNaN(want))) return 0;
   return Math.abs(got - want) / Math.max(Math.abs(want), floor);
 }
 
