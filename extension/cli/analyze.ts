@@ -1,0 +1,90 @@
+/** `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT]` */
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Analyzer } from '../engine/analysis/analyzer';
+import { renderTokenHtml } from '../engine/analysis/html-export';
+import { LatentDiffError } from '../engine/errors';
+import { defaultCacheDir, demoBundleDir } from '../engine/paths';
+import { TAG_CODES, type AnalysisResult, type LatentMetrics, type ProviderSetting } from '../engine/types';
+import { intFlag, parseArgs, UsageError } from './args';
+
+export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT]
+  Analyse FILE (plain text, a chat as JSON/JSONL with "messages", or <start_of_turn> turns).
+  --bundle DIR      bundle folder (default: the embedded demo bundle)
+  --latent N        latent to colour / report per token (repeat for two)
+  --top K           top latents per token (default 10)
+  --json            print one JSON object
+  --html OUT        write a standalone coloured-token page to OUT
+  --provider P      auto | cpu | cuda | webgpu (default auto)
+  --mode M          auto | plain | chat (default auto)
+  --context N       context window in tokens (default: the bundle's)`;
+
+function readDocument(file: string): string {
+  if (!existsSync(file)) throw new LatentDiffError(file, 'file not found', 'not-found');
+  if (statSync(file).isDirectory()) throw new LatentDiffError(file, 'is a folder, not a text file', 'invalid-input');
+  return readFileSync(file, 'utf8');
+}
+
+function jsonReport(r: AnalysisResult, m: LatentMetrics): unknown {
+  return {
+    bundle: r.bundle,
+    provider: r.provider,
+    kind: r.kind,
+    tokens: r.tokens.map((t, i) => ({ id: t.id, text: t.text, start: t.start, end: t.end, template: t.template, top: r.top[i] })),
+    latents: r.latents.map((l) => ({ latent: l.latent, max: l.max, count: l.count, argmaxToken: l.argmaxToken, deltaNorm: m.deltaNorm[l.latent], tag: TAG_CODES[m.tag[l.latent]] })),
+    ...(r.selected.length ? { selected: r.selected } : {}),
+  };
+}
+
+/** The latent an HTML page colours when none is named: the strongest chat-only one, else the strongest. */
+function defaultLatent(r: AnalysisResult, m: LatentMetrics): number | undefined {
+  return (r.latents.find((l) => TAG_CODES[m.tag[l.latent]] === 'chat-only') ?? r.latents[0])?.latent;
+}
+
+export async function runAnalyze(argv: string[], root: string, out: (s: string) => void): Promise<void> {
+  const args = parseArgs(argv, { bundle: 'string', latent: 'list', top: 'string', json: 'bool', html: 'string', provider: 'string', mode: 'string', context: 'string' });
+  if (args.positional.length !== 1) throw new UsageError('analyze needs exactly one FILE');
+  if (args.flags.has('json') && args.flags.has('html')) throw new UsageError('--json and --html cannot be used together');
+  const provider = (args.flags.get('provider')?.[0] ?? 'auto') as ProviderSetting;
+  if (!['auto', 'cpu', 'cuda', 'webgpu'].includes(provider)) throw new UsageError(`--provider must be auto, cpu, cuda or webgpu, got "${provider}"`);
+  const mode = (args.flags.get('mode')?.[0] ?? 'auto') as 'auto' | 'plain' | 'chat';
+  if (!['auto', 'plain', 'chat'].includes(mode)) throw new UsageError(`--mode must be auto, plain or chat, got "${mode}"`);
+  const latents = (args.flags.get('latent') ?? []).map((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--latent must be a latent id (integer >= 0), got "${v}"`);
+    return n;
+  });
+  const topK = intFlag(args, 'top', 1) ?? 10;
+  const file = resolve(args.positional[0]);
+  const text = readDocument(file);
+  const analyzer = Analyzer.open(args.flags.get('bundle')?.[0] ?? demoBundleDir(root), { provider, cacheDir: defaultCacheDir(), contextWindow: intFlag(args, 'context', 2) });
+  try {
+    let result = await analyzer.analyze(text, { topK, latents, mode, docName: file });
+    const metrics = await analyzer.metrics();
+    const htmlOut = args.flags.get('html')?.[0];
+    if (htmlOut) {
+      const chosen = latents.length ? latents : [defaultLatent(result, metrics)].filter((j): j is number => j !== undefined);
+      if (!latents.length && chosen.length) result = await analyzer.analyze(text, { topK, latents: chosen, mode, docName: file });
+      const tmp = `${htmlOut}.tmp-${process.pid}`;
+      writeFileSync(tmp, renderTokenHtml(result, { latents: chosen, metrics, title: `Latent Diff: ${args.positional[0]}` }));
+      renameSync(tmp, htmlOut);
+      out(`wrote ${htmlOut} (${result.tokens.length} tokens, latent${chosen.length === 1 ? '' : 's'} ${chosen.join(', ') || 'none active'})\n`);
+    } else if (args.flags.has('json')) {
+      out(JSON.stringify(jsonReport(result, metrics)) + '\n');
+    } else {
+      out(textReport(result, metrics));
+    }
+  } finally {
+    await analyzer.dispose();
+  }
+}
+
+function textReport(r: AnalysisResult, m: LatentMetrics): string {
+  const lines = [`${r.bundle.name}: ${r.tokens.length} tokens (${r.kind}), provider ${r.provider}`, '', 'latent    max     count  Δnorm  tag'];
+  for (const l of r.latents.slice(0, 20)) {
+    lines.push(`${String(l.latent).padEnd(9)} ${l.max.toFixed(3).padStart(7)} ${String(l.count).padStart(6)}  ${m.deltaNorm[l.latent].toFixed(3)}  ${TAG_CODES[m.tag[l.latent]]}`);
+  }
+  if (r.latents.length > 20) lines.push(`... ${r.latents.length - 20} more (use --json for all)`);
+  lines.push('', 'Δnorm in the paper convention: 1 = chat-only, 0 = base-only.');
+  return lines.join('\n') + '\n';
+}

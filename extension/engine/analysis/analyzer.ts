@@ -1,0 +1,202 @@
+/**
+ * analyze(text) -> AnalysisResult for one bundle: tokens with spans, both models' residual streams,
+ * the crosscoder's per-token top-k and per-latent summary. Owns every ORT session of the bundle, so it
+ * runs inside the inference worker (or directly in the CLI and tests).
+ */
+import * as ort from 'onnxruntime-node';
+import { bundleInfo, loadBundle, type Bundle, type ModelSource } from '../bundle/bundle';
+import { LatentDiffError } from '../errors';
+import { CrosscoderRunner } from '../graphs/crosscoder-runner';
+import { withGraphDefaults } from '../graphs/graph-session';
+import { loadOrComputeLatentMetrics } from '../latents/metrics-cache';
+import { tokenizeDocument } from '../text/document';
+import { GemmaTokenizer } from '../text/tokenizer';
+import type { AnalysisResult, AnalyzeOptions, BundleInfo, LatentMetrics, LatentSummary, ProviderInUse, ProviderSetting } from '../types';
+import { createSession, type ProviderChoice } from '../worker/providers';
+import { OnnxResidualModel, windowedResidual, type ResidualModel } from './model-runner';
+
+export interface AnalyzerOptions {
+  provider: ProviderSetting;
+  /** Graphs and metrics go here when the bundle's folders are read-only. */
+  cacheDir: string;
+  /** ORT's disable_prepacking for graphs over external weights (default true: memory-mapped, fast to load). */
+  disablePrepacking?: boolean;
+  /** Overrides bundle.json's contextWindow. */
+  contextWindow?: number;
+}
+
+export interface AnalyzeRequest extends AnalyzeOptions {
+  mode?: 'auto' | 'plain' | 'chat';
+  /** Names the document in errors (its path). */
+  docName?: string;
+}
+
+export type Progress = (stage: string, message: string, fraction?: number) => void;
+
+/** Called between stages: throws to cancel (the worker's cancel flag) and lets queued messages in. */
+export type Checkpoint = () => Promise<void>;
+
+const DEFAULT_TOP_K = 10;
+/** The graph's top-k is built once at this size (or larger when asked) and cut per request. */
+const GRAPH_TOP_K = 32;
+
+interface Loaded {
+  tokenizer: GemmaTokenizer;
+  base: ResidualModel;
+  chat: ResidualModel;
+  metrics: LatentMetrics;
+  runners: Map<number, CrosscoderRunner>;
+}
+
+export class Analyzer {
+  private loaded: Promise<Loaded> | undefined;
+  private readonly choice: ProviderChoice = {};
+
+  private constructor(
+    readonly bundle: Bundle,
+    private readonly opts: AnalyzerOptions,
+  ) {}
+
+  /** Validates the bundle (cheap: headers and JSON only); models load on first use. */
+  static open(dir: string, opts: AnalyzerOptions): Analyzer {
+    return new Analyzer(loadBundle(dir), opts);
+  }
+
+  get info(): BundleInfo {
+    return bundleInfo(this.bundle);
+  }
+
+  get provider(): ProviderInUse | undefined {
+    return this.choice.current;
+  }
+
+  get providerNote(): string | undefined {
+    return this.choice.fallbackReason;
+  }
+
+  private sessionOptions(): ort.InferenceSession.SessionOptions {
+    const prepack = this.opts.disablePrepacking === false ? '0' : '1';
+    return withGraphDefaults({ extra: { session: { disable_prepacking: prepack } } });
+  }
+
+  private async openModel(source: ModelSource): Promise<ResidualModel> {
+    if (source.kind === 'hf') {
+      throw new LatentDiffError(source.dir, 'Hugging Face model folders are not supported by this build yet; give an ONNX export with the residual stream as a named output', 'unsupported');
+    }
+    try {
+      const session = await createSession(source.path, this.opts.provider, this.choice, {});
+      return new OnnxResidualModel(source, session, this.bundle.dModel);
+    } catch (e) {
+      throw new LatentDiffError(source.path, `ONNX Runtime cannot load this model: ${(e as Error).message.split('\n')[0]}`, 'model-load');
+    }
+  }
+
+  /** Loads the tokenizer, both models and the crosscoder once; concurrent callers share the work. */
+  load(progress: Progress = () => {}): Promise<Loaded> {
+    this.loaded ??= (async () => {
+      const b = this.bundle;
+      progress('tokenizer', 'Loading tokenizer', 0.05);
+      const tokenizer = GemmaTokenizer.fromFiles(b.tokenizer.json, b.tokenizer.config);
+      progress('base', `Loading ${b.base.name}`, 0.3);
+      const base = await this.openModel(b.base);
+      progress('chat', `Loading ${b.chat.name}`, 0.5);
+      const chat = await this.openModel(b.chat);
+      progress('metrics', 'Computing latent metrics', 0.7);
+      const metrics = await loadOrComputeLatentMetrics(b.crosscoder, { cacheDir: this.opts.cacheDir, sessionOptions: this.crosscoderSessionOptions() });
+      progress('ready', 'Bundle ready', 1);
+      return { tokenizer, base, chat, metrics, runners: new Map() };
+    })();
+    this.loaded.catch(() => (this.loaded = undefined));
+    return this.loaded;
+  }
+
+  private crosscoderSessionOptions(): ort.InferenceSession.SessionOptions {
+    return { ...this.sessionOptions(), executionProviders: [this.choice.current ?? 'cpu'] };
+  }
+
+  private async runner(l: Loaded, topK: number): Promise<CrosscoderRunner> {
+    const k = Math.min(this.bundle.crosscoder.dictSize, Math.max(GRAPH_TOP_K, topK));
+    let r = l.runners.get(k);
+    if (!r) {
+      r = await CrosscoderRunner.create(this.bundle.crosscoder, l.metrics, { cacheDir: this.opts.cacheDir, sessionOptions: this.crosscoderSessionOptions(), topK: k });
+      l.runners.set(k, r);
+    }
+    return r;
+  }
+
+  async metrics(): Promise<LatentMetrics> {
+    return (await this.load()).metrics;
+  }
+
+  async analyze(text: string, req: AnalyzeRequest = {}, checkpoint: Checkpoint = async () => {}, progress: Progress = () => {}): Promise<AnalysisResult> {
+    if (text.trim() === '') throw new LatentDiffError(req.docName, 'the document is empty: there is nothing to analyse', 'empty-document');
+    const l = await this.load(progress);
+    await checkpoint();
+    const topK = req.topK ?? DEFAULT_TOP_K;
+    if (!(Number.isInteger(topK) && topK >= 1)) throw new LatentDiffError(undefined, `top-k must be a positive integer, got ${topK}`, 'invalid-setting');
+    const D = this.bundle.crosscoder.dictSize;
+    const select = req.latents ?? [];
+    for (const j of select) if (!(Number.isInteger(j) && j >= 0 && j < D)) throw new LatentDiffError(undefined, `latent ${j} does not exist: this crosscoder has latents 0..${D - 1}`, 'invalid-input');
+
+    const doc = tokenizeDocument(l.tokenizer, text, { mode: req.mode ?? 'auto', docName: req.docName, ...(this.bundle.tokenizer.chatTemplate && 'text' in this.bundle.tokenizer.chatTemplate ? { chatTemplate: this.bundle.tokenizer.chatTemplate.text, chatTemplateName: this.bundle.tokenizer.chatTemplate.file } : {}) });
+    const ids = doc.tokens.map((t) => t.id);
+    const T = ids.length;
+    const d = this.bundle.dModel;
+    const window = this.opts.contextWindow ?? this.bundle.contextWindow;
+    if (!(window >= 2)) throw new LatentDiffError(undefined, `context window must be at least 2 tokens, got ${window}`, 'invalid-setting');
+    await checkpoint();
+    progress('base', `Running ${l.base.name} on ${T} tokens`);
+    const xBase = await windowedResidual(l.base, ids, l.tokenizer.bosId, window, d, checkpoint);
+    checkFinite(xBase, this.bundle.base);
+    await checkpoint();
+    progress('chat', `Running ${l.chat.name} on ${T} tokens`);
+    const xChat = await windowedResidual(l.chat, ids, l.tokenizer.bosId, window, d, checkpoint);
+    checkFinite(xChat, this.bundle.chat);
+    await checkpoint();
+    progress('crosscoder', 'Running the crosscoder');
+    const runner = await this.runner(l, topK);
+    const enc = await runner.encode(xBase, xChat, T, select);
+
+    const K = enc.topValues.length / Math.max(T, 1);
+    const top = Array.from({ length: T }, (_, t) => {
+      const row: { latent: number; act: number }[] = [];
+      for (let k = 0; k < K && row.length < topK; k++) {
+        const act = enc.topValues[t * K + k];
+        if (act > 0) row.push({ latent: enc.topIndices[t * K + k], act });
+      }
+      return row;
+    });
+    const latents: LatentSummary[] = [];
+    for (let j = 0; j < D; j++) {
+      if (enc.latentCount[j] > 0) latents.push({ latent: j, max: enc.latentMax[j], count: enc.latentCount[j], argmaxToken: enc.latentArgmax[j] });
+    }
+    latents.sort((a, b) => b.max - a.max || a.latent - b.latent);
+    return {
+      bundle: this.info,
+      provider: this.choice.current ?? 'cpu',
+      kind: doc.kind,
+      tokens: doc.tokens,
+      top,
+      latents,
+      selected: select.map((latent, i) => ({ latent, acts: Array.from(enc.selected[i]) })),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    const l = await this.loaded?.catch(() => undefined);
+    this.loaded = undefined;
+    if (!l) return;
+    await l.base.dispose();
+    await l.chat.dispose();
+    for (const r of l.runners.values()) await r.dispose();
+  }
+}
+
+function checkFinite(x: Float32Array, source: ModelSource): void {
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      const file = source.kind === 'onnx' ? source.path : source.dir;
+      throw new LatentDiffError(file, `the model produced a non-finite activation (${x[i]}) in its residual stream: the weights or the graph are broken`, 'non-finite');
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import * as ort from 'onnxruntime-node';
+import type { ModelSource } from '../bundle/bundle';
+import { LatentDiffError } from '../errors';
+
+/** Turns token ids into the residual stream after block `layer`: [T * dModel] float32. */
+export interface ResidualModel {
+  readonly name: string;
+  residual(ids: number[]): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+/** A bundle model given as an ONNX file that names its residual-stream output (SPEC 2). */
+export class OnnxResidualModel implements ResidualModel {
+  readonly name: string;
+
+  constructor(
+    private readonly source: Extract<ModelSource, { kind: 'onnx' }>,
+    private readonly session: ort.InferenceSession,
+    private readonly dModel: number,
+  ) {
+    this.name = source.name;
+  }
+
+  async residual(ids: number[]): Promise<Float32Array> {
+    const T = ids.length;
+    const feeds: Record<string, ort.Tensor> = {
+      [this.source.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, T]),
+    };
+    if (this.source.attentionMask) feeds[this.source.attentionMask] = new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]);
+    if (this.source.positionIds) feeds[this.source.positionIds] = new ort.Tensor('int64', BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]);
+    const out = (await this.session.run(feeds, [this.source.output]))[this.source.output];
+    if (out.dims.length !== 3 || out.dims[1] !== T || out.dims[2] !== this.dModel) {
+      throw new LatentDiffError(this.source.path, `output "${this.source.output}" has shape [${out.dims.join(', ')}], expected [1, ${T}, ${this.dModel}]`, 'bad-shape');
+    }
+    if (out.type !== 'float32') throw new LatentDiffError(this.source.path, `output "${this.source.output}" is ${out.type}; the residual stream must be float32 (add a Cast to the graph)`, 'bad-dtype');
+    return out.data as Float32Array;
+  }
+
+  dispose(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/**
+ * Long texts are analysed in windows of at most `contextWindow` tokens. The first window starts with the
+ * document's own BOS; every later window gets a fresh BOS in front (its residual is dropped), so each
+ * token sees at most contextWindow - 1 tokens of left context and the model never runs past its length.
+ * Windows do not overlap: a token's context restarts at each window boundary.
+ */
+export async function windowedResidual(model: ResidualModel, ids: number[], bosId: number, contextWindow: number, dModel: number, between: () => Promise<void>): Promise<Float32Array> {
+  const T = ids.length;
+  const out = new Float32Array(T * dModel);
+  if (T <= contextWindow) {
+    out.set(await model.residual(ids));
+    return out;
+  }
+  const step = contextWindow - 1;
+  out.set(await model.residual(ids.slice(0, contextWindow)));
+  for (let start = contextWindow; start < T; start += step) {
+    await between();
+    const chunk = ids.slice(start, start + step);
+    const r = await model.residual([bosId, ...chunk]);
+    out.set(r.subarray(dModel), start * dModel);
+  }
+  return out;
+}

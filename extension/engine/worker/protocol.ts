@@ -1,0 +1,24 @@
+/** Messages between the InferenceClient (any thread) and the inference worker. One union per direction. */
+import type { AnalyzeRequest, AnalyzerOptions } from '../analysis/analyzer';
+import type { ErrorInfo } from '../errors';
+import type { AnalysisResult, BundleInfo, LatentMetrics, ProviderInUse } from '../types';
+
+export interface OpenReply {
+  info: BundleInfo;
+  /** Known once a model has loaded; until then the provider the setting will try first. */
+  provider: ProviderInUse;
+  providerNote?: string;
+}
+
+export type ToWorker =
+  | { id: number; type: 'open'; dir: string; options: AnalyzerOptions }
+  | { id: number; type: 'analyze'; text: string; request: AnalyzeRequest }
+  | { id: number; type: 'metrics' }
+  | { id: number; type: 'cancel'; target: number };
+
+export type WorkerReply = OpenReply | AnalysisResult | LatentMetrics;
+
+export type FromWorker =
+  | { id: number; type: 'done'; value: WorkerReply }
+  | { id: number; type: 'failed'; error: ErrorInfo; cancelled: boolean }
+  | { id: number; type: 'progress'; stage: string; message: string; fraction?: number };
