@@ -1,12 +1,13 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, truncateSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LatentDiffError } from '../../extension/engine/errors';
 import { getTensor, readSafetensorsHeader, readTensorBytes, readTensorF32, writeSafetensors } from '../../extension/engine/bundle/safetensors';
 import { randomFloats, tempDir } from './bundle-fixtures';
 
 const dir = tempDir('safetensors');
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A .safetensors file assembled by hand, so headers can lie. */
 function raw(name: string, header: unknown, data: Buffer, lengthOverride?: number): string {
@@ -18,7 +19,7 @@ function raw(name: string, header: unknown, data: Buffer, lengthOverride?: numbe
   return path;
 }
 
-function rejects(path: string, pattern: RegExp, read = () => readSafetensorsHeader(path)): LatentDiffError {
+function rejects(path: string, pattern: RegExp, read: () => unknown = () => readSafetensorsHeader(path)): LatentDiffError {
   let caught: unknown;
   try {
     read();

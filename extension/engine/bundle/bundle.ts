@@ -80,7 +80,7 @@ export function loadBundle(path: string): Bundle {
 
   const crosscoder = loadCrosscoderCheckpoint(crosscoderDir);
   if (crosscoder.dModel !== dModel) {
-    throw new LatentDiffError(file, `dModel is ${dModel} but the crosscoder ${crosscoder.file} has d_model ${crosscoder.dModel} (tensor "${crosscoder.encoderWeight.name}" ${JSON.stringify(crosscoder.encoderWeight.shape)}): the crosscoder was not trained on these models`, 'bad-shape');
+    throw new LatentDiffError(file, `dModel is ${dModel} but the crosscoder ${crosscoder.file} has d_model ${crosscoder.dModel} (tensor "${crosscoder.encoderWeight.name}" [${crosscoder.encoderWeight.shape.join(', ')}]): the crosscoder was not trained on these models`, 'bad-shape');
   }
 
   return { dir, file, schemaVersion, name, layer, dModel, contextWindow, base, chat, tokenizer, crosscoder, ...(stats ? { stats } : {}), ...(examples ? { examples } : {}) };

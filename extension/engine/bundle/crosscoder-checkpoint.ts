@@ -59,7 +59,8 @@ export function loadCrosscoderCheckpoint(path: string): CrosscoderCheckpoint {
   const codeNormalization = readCodeNormalization(tensors.get('code_normalization_id'), trainerFile, trainer);
   rejectInputNormalization(tensors);
 
-  const label = (typeof trainer?.wandb_name === 'string' && trainer.wandb_name) || basename(dir);
+  // The identity may end up in file names: keep the readable label to safe characters.
+  const label = ((typeof trainer?.wandb_name === 'string' && trainer.wandb_name) || basename(dir)).replace(/[^A-Za-z0-9._-]+/g, '_');
   const identity = `${label}-${layout.dictSize}x${layout.dModel}-${digest(st, [layout.encoderBias, layout.decoderBias, thresholdRef])}`;
   return {
     dir, file,

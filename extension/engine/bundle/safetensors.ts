@@ -43,8 +43,9 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
     if (fileSize < 8) throw new LatentDiffError(path, `truncated safetensors file: ${fileSize} bytes, shorter than the 8-byte header length`);
     const lenBuf = Buffer.alloc(8);
     readSync(fd, lenBuf, 0, 8, 0);
-    const headerLen = Number(lenBuf.readBigUInt64LE(0));
-    if (headerLen > MAX_HEADER_BYTES) throw new LatentDiffError(path, `safetensors header length ${headerLen} is implausible (over ${MAX_HEADER_BYTES} bytes): not a safetensors file?`);
+    const rawHeaderLen = lenBuf.readBigUInt64LE(0);
+    const headerLen = Number(rawHeaderLen);
+    if (headerLen > MAX_HEADER_BYTES) throw new LatentDiffError(path, `safetensors header length ${rawHeaderLen} is implausible (over ${MAX_HEADER_BYTES} bytes): not a safetensors file?`);
     if (8 + headerLen > fileSize) throw new LatentDiffError(path, `truncated safetensors file: header claims ${headerLen} bytes but the file has only ${fileSize - 8} after the length`);
     const headerBuf = Buffer.alloc(headerLen);
     readSync(fd, headerBuf, 0, headerLen, 8);
