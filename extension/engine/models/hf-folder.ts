@@ -1,0 +1,132 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { LatentDiffError } from '../errors';
+import { isJsonObject, readJsonObject } from '../bundle/json-file';
+import { readSafetensorsHeader, type SafetensorsFile, type TensorRef } from '../bundle/safetensors';
+import { parseGemma2Config, type Gemma2Config } from './gemma2-config';
+
+/** The weights of one Gemma 2 decoder block, as located in the folder's safetensors files. */
+export interface Gemma2BlockWeights {
+  inputNorm: TensorRef;
+  q: TensorRef;
+  k: TensorRef;
+  v: TensorRef;
+  o: TensorRef;
+  postAttnNorm: TensorRef;
+  preFfnNorm: TensorRef;
+  gate: TensorRef;
+  up: TensorRef;
+  down: TensorRef;
+  postFfnNorm: TensorRef;
+}
+
+export interface Gemma2Folder {
+  dir: string;
+  configFile: string;
+  config: Gemma2Config;
+  /** Every safetensors file of the model (also those holding only later blocks), with its header. */
+  shards: SafetensorsFile[];
+  embed: TensorRef;
+  /** Blocks 0..layer. */
+  blocks: Gemma2BlockWeights[];
+  /** Absolute paths of the files the referenced tensors live in. */
+  weightFiles: string[];
+  /** Bytes of the referenced tensors (embedding + blocks 0..layer). */
+  weightBytes: number;
+}
+
+const INDEX_FILE = 'model.safetensors.index.json';
+const SINGLE_FILE = 'model.safetensors';
+
+/**
+ * Reads a Hugging Face Gemma 2 folder up to block `layer`: config.json, the safetensors headers (never the
+ * tensor data), and checks that every tensor the graph needs exists with the shape config.json implies.
+ */
+export function openGemma2Folder(dir: string, layer: number): Gemma2Folder {
+  const configFile = join(dir, 'config.json');
+  const config = parseGemma2Config(readJsonObject(configFile), configFile);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= config.numLayers) {
+    throw new LatentDiffError(configFile, `block ${layer} was asked for, but the model has num_hidden_layers = ${config.numLayers} (blocks 0..${config.numLayers - 1})`, 'bad-layer');
+  }
+  const { shards, fileOf } = readShards(dir);
+  const lookup = (name: string): TensorRef | undefined => {
+    const file = fileOf(name);
+    return file?.tensors.get(name);
+  };
+  const prefix = lookup('model.embed_tokens.weight') ? 'model.' : lookup('embed_tokens.weight') ? '' : 'model.';
+  const used = new Set<string>();
+  let weightBytes = 0;
+  const need = (name: string, shape: number[], what: string): TensorRef => {
+    const full = prefix + name;
+    const ref = lookup(full);
+    if (!ref) {
+      const where = shards.map((s) => basename(s.path)).join(', ');
+      throw new LatentDiffError(dir, `missing tensor "${full}" (${what}); looked in ${where}`, 'missing-tensor');
+    }
+    if (ref.shape.length !== shape.length || ref.shape.some((d, i) => d !== shape[i])) {
+      throw new LatentDiffError(ref.file, `tensor "${full}" has shape [${ref.shape.join(', ')}], but config.json implies [${shape.join(', ')}] (${what})`, 'bad-shape');
+    }
+    if (ref.dtype !== 'F32' && ref.dtype !== 'BF16' && ref.dtype !== 'F16') {
+      throw new LatentDiffError(ref.file, `tensor "${full}" has dtype ${ref.dtype}; F32, BF16 or F16 is needed`, 'bad-dtype');
+    }
+    used.add(ref.file);
+    weightBytes += ref.byteLength;
+    return ref;
+  };
+  const c = config;
+  const embed = need('embed_tokens.weight', [c.vocabSize, c.hiddenSize], 'embedding: vocab_size x hidden_size');
+  const blocks: Gemma2BlockWeights[] = [];
+  for (let i = 0; i <= layer; i++) {
+    const p = `layers.${i}.`;
+    const qDim = c.numHeads * c.headDim;
+    const kvDim = c.numKvHeads * c.headDim;
+    const norm = (n: string) => need(p + n, [c.hiddenSize], `block ${i}: hidden_size`);
+    blocks.push({
+      inputNorm: norm('input_layernorm.weight'),
+      q: need(`${p}self_attn.q_proj.weight`, [qDim, c.hiddenSize], `block ${i}: num_attention_heads*head_dim x hidden_size`),
+      k: need(`${p}self_attn.k_proj.weight`, [kvDim, c.hiddenSize], `block ${i}: num_key_value_heads*head_dim x hidden_size`),
+      v: need(`${p}self_attn.v_proj.weight`, [kvDim, c.hiddenSize], `block ${i}: num_key_value_heads*head_dim x hidden_size`),
+      o: need(`${p}self_attn.o_proj.weight`, [c.hiddenSize, qDim], `block ${i}: hidden_size x num_attention_heads*head_dim`),
+      postAttnNorm: norm('post_attention_layernorm.weight'),
+      preFfnNorm: norm('pre_feedforward_layernorm.weight'),
+      gate: need(`${p}mlp.gate_proj.weight`, [c.intermediateSize, c.hiddenSize], `block ${i}: intermediate_size x hidden_size`),
+      up: need(`${p}mlp.up_proj.weight`, [c.intermediateSize, c.hiddenSize], `block ${i}: intermediate_size x hidden_size`),
+      down: need(`${p}mlp.down_proj.weight`, [c.hiddenSize, c.intermediateSize], `block ${i}: hidden_size x intermediate_size`),
+      postFfnNorm: norm('post_feedforward_layernorm.weight'),
+    });
+  }
+  return { dir, configFile, config, shards, embed, blocks, weightFiles: [...used].sort(), weightBytes };
+}
+
+/** The folder's safetensors files: via model.safetensors.index.json, else model.safetensors, else every *.safetensors. */
+function readShards(dir: string): { shards: SafetensorsFile[]; fileOf: (tensor: string) => SafetensorsFile | undefined } {
+  const indexFile = join(dir, INDEX_FILE);
+  if (existsSync(indexFile)) {
+    const index = readJsonObject(indexFile);
+    const map = index.weight_map;
+    if (!isJsonObject(map)) throw new LatentDiffError(indexFile, '"weight_map" must be an object mapping tensor names to safetensors files', 'invalid-index');
+    const byName = new Map<string, SafetensorsFile>();
+    for (const [tensor, file] of Object.entries(map)) {
+      if (typeof file !== 'string' || file !== basename(file) || !file.endsWith('.safetensors')) {
+        throw new LatentDiffError(indexFile, `weight_map["${tensor}"] must be the name of a .safetensors file in the same folder, got ${JSON.stringify(file)}`, 'invalid-index');
+      }
+      if (!byName.has(file)) byName.set(file, readSafetensorsHeader(join(dir, file)));
+    }
+    const shards = [...byName.values()];
+    return {
+      shards,
+      fileOf: (tensor) => {
+        const file = map[tensor];
+        if (typeof file !== 'string') return undefined;
+        const shard = byName.get(file)!;
+        if (!shard.tensors.has(tensor)) throw new LatentDiffError(shard.path, `tensor "${tensor}" is listed in ${INDEX_FILE} for this file but is not in it`, 'missing-tensor');
+        return shard;
+      },
+    };
+  }
+  const single = join(dir, SINGLE_FILE);
+  const files = existsSync(single) ? [single] : readdirSync(dir).filter((n) => n.endsWith('.safetensors') && !n.startsWith('.')).sort().map((n) => join(dir, n));
+  if (!files.length) throw new LatentDiffError(dir, `no ${INDEX_FILE}, ${SINGLE_FILE} or other *.safetensors file: not a Hugging Face model folder with safetensors weights`, 'not-found');
+  const shards = files.map(readSafetensorsHeader);
+  return { shards, fileOf: (tensor) => shards.find((s) => s.tensors.has(tensor)) };
+}
