@@ -99,8 +99,8 @@ test('random JSON: same values as JSON.parse, string positions and per-character
       assert.equal(b.length, s.value.length + 1);
       assert.equal(b[s.value.length], s.end - 1);
       for (let t = 0; t < 4 && s.value.length > 0; t++) {
-        const i = Math.floor(rand() * s.value.length);
-        const j = i + 1 + Math.floor(rand() * (s.value.length - i));
+        const i: number = Math.floor(rand() * s.value.length);
+        const j: number = i + 1 + Math.floor(rand() * (s.value.length - i));
         assert.equal(JSON.parse('"' + src.slice(b[i], b[j]) + '"'), s.value.slice(i, j));
       }
     }
