@@ -1,0 +1,71 @@
+/**
+ * The inference worker through its typed client (dist/worker.js from `npm run build`): results, queued
+ * requests, cancellation, errors that name the file, and recovery after the worker dies.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CancelledError, InferenceClient } from '../../extension/engine/worker/client';
+import { LatentDiffError } from '../../extension/engine/errors';
+
+const ROOT = resolve(__dirname, '../..');
+const DEMO = join(ROOT, 'models/demo');
+const newClient = () => new InferenceClient({ workerScript: join(ROOT, 'dist/worker.js'), provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'ld-cache-')) });
+
+test('open, analyze and metrics through the worker', async () => {
+  const client = newClient();
+  try {
+    const stages: string[] = [];
+    client.onProgress((p) => stages.push(p.stage));
+    const opened = await client.openBundle(DEMO);
+    assert.equal(opened.info.dictSize, 512);
+    const r = await client.analyze('The answer is 42.', { topK: 5, latents: [3] });
+    assert.equal(r.kind, 'plain');
+    assert.equal(r.tokens[0].id, 2);
+    assert.equal(r.selected[0].acts.length, r.tokens.length);
+    assert.ok(r.top.every((row) => row.length <= 5));
+    assert.ok(stages.includes('crosscoder'));
+    const m = await client.latentMetrics();
+    assert.equal(m.deltaNorm.length, 512);
+    assert.ok(m.deltaNorm instanceof Float32Array);
+  } finally {
+    client.dispose();
+  }
+});
+
+test('queued requests run in order; an aborted one rejects and the rest complete', async () => {
+  const client = newClient();
+  try {
+    await client.openBundle(DEMO);
+    const first = new AbortController();
+    const a = client.analyze('one two three', {}, first.signal);
+    const b = client.analyze('four five six');
+    first.abort();
+    await assert.rejects(a, CancelledError);
+    const rb = await b;
+    assert.equal(rb.tokens.map((t) => t.text).join(''), '<bos>four five six');
+    const pre = new AbortController();
+    pre.abort();
+    await assert.rejects(client.analyze('x', {}, pre.signal), CancelledError);
+  } finally {
+    client.dispose();
+  }
+});
+
+test('errors cross the worker boundary as LatentDiffError naming the file', async () => {
+  const client = newClient();
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-bad-bundle-'));
+    writeFileSync(join(dir, 'bundle.json'), '{ not json');
+    await assert.rejects(client.openBundle(dir), (e: unknown) => e instanceof LatentDiffError && e.file === join(dir, 'bundle.json') && /not valid JSON|JSON/.test(e.message));
+    await client.openBundle(DEMO);
+    await assert.rejects(client.analyze('   '), (e: unknown) => e instanceof LatentDiffError && /empty/.test(e.message));
+    await assert.rejects(client.analyze('hi', { latents: [999999] }), (e: unknown) => e instanceof LatentDiffError && /does not exist/.test(e.message));
+    const ok = await client.analyze('still alive');
+    assert.ok(ok.tokens.length > 1);
+  } finally {
+    client.dispose();
+  }
+});
