@@ -4,7 +4,7 @@
  * graphs have the named inputs and output.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { LatentDiffError } from '../errors';
 import type { BundleInfo, CrosscoderCheckpoint } from '../types';
 import { BundleFields } from './bundle-fields';
@@ -67,7 +67,7 @@ export function loadBundle(path: string): Bundle {
   const f = new BundleFields(file, dir);
 
   const schemaVersion = checkSchemaVersion(f, json);
-  const name = f.string(json, 'name', 'name', true) ?? dir.split(/[\\/]/).pop()!;
+  const name = f.string(json, 'name', 'name', true) ?? basename(dir);
   const layer = f.integer(json, 'layer', 'layer', 0);
   const dModel = f.integer(json, 'dModel', 'dModel', 1);
   const contextWindow = f.integer(json, 'contextWindow', 'contextWindow', 1, true) ?? DEFAULT_CONTEXT_WINDOW;
