@@ -144,10 +144,12 @@ function placeContents(
 /** [start, end) of the template's turn markers in `text`, leaving out any that touch a message content. */
 function ctrlRanges(text: string, contents: readonly { a: number; b: number }[]): [number, number][] {
   const out: [number, number][] = [];
+  let c = 0;
   for (const m of text.matchAll(CTRL)) {
     const s = m.index;
     const e = s + m[0].length;
-    if (!contents.some((c) => s < c.b && e > c.a)) out.push([s, e]);
+    while (c < contents.length && contents[c].b <= s) c++;
+    if (c === contents.length || e <= contents[c].a) out.push([s, e]);
   }
   return out;
 }
