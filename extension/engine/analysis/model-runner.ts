@@ -1,6 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelSource } from '../bundle/bundle';
 import { LatentDiffError } from '../errors';
+import { DT } from '../graphs/onnx-builder';
+
+const INT32 = DT.INT32;
 
 /** Turns token ids into the residual stream after block `layer`: [T * dModel] float32. */
 export interface ResidualModel {
@@ -21,13 +24,19 @@ export class OnnxResidualModel implements ResidualModel {
     this.name = source.name;
   }
 
+  /** An integer input of the graph, as int64 or int32 per its declared type (bundle.ts accepts both). */
+  private intInput(name: string, values: ArrayLike<number>): ort.Tensor {
+    const int32 = this.source.signature.inputs.find((i) => i.name === name)?.elemType === INT32;
+    return int32
+      ? new ort.Tensor('int32', Int32Array.from(values), [1, values.length])
+      : new ort.Tensor('int64', BigInt64Array.from(Array.from(values), (v) => BigInt(v)), [1, values.length]);
+  }
+
   async residual(ids: number[]): Promise<Float32Array> {
     const T = ids.length;
-    const feeds: Record<string, ort.Tensor> = {
-      [this.source.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, T]),
-    };
-    if (this.source.attentionMask) feeds[this.source.attentionMask] = new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]);
-    if (this.source.positionIds) feeds[this.source.positionIds] = new ort.Tensor('int64', BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]);
+    const feeds: Record<string, ort.Tensor> = { [this.source.inputIds]: this.intInput(this.source.inputIds, ids) };
+    if (this.source.attentionMask) feeds[this.source.attentionMask] = this.intInput(this.source.attentionMask, new Array(T).fill(1));
+    if (this.source.positionIds) feeds[this.source.positionIds] = this.intInput(this.source.positionIds, Array.from({ length: T }, (_, i) => i));
     const out = (await this.session.run(feeds, [this.source.output]))[this.source.output];
     if (out.dims.length !== 3 || out.dims[1] !== T || out.dims[2] !== this.dModel) {
       throw new LatentDiffError(this.source.path, `output "${this.source.output}" has shape [${out.dims.join(', ')}], expected [1, ${T}, ${this.dModel}]`, 'bad-shape');

@@ -3,7 +3,7 @@
  * the worker thread starts on the first request, and restarts (re-opening the last bundle) if it dies.
  */
 import { Worker } from 'node:worker_threads';
-import type { AnalyzeRequest, AnalyzerOptions } from '../analysis/analyzer';
+import type { AnalyzeRequest } from '../analysis/analyzer';
 import { fromErrorInfo } from '../errors';
 import type { AnalysisResult, LatentMetrics, ProviderSetting } from '../types';
 import type { FromWorker, OpenReply, ToWorker, WorkerReply } from './protocol';
