@@ -13,6 +13,8 @@ import { readOnnxSignature } from '../../extension/engine/bundle/onnx-inspect';
 import { OnnxResidualModel } from '../../extension/engine/analysis/model-runner';
 import { withGraphDefaults } from '../../extension/engine/graphs/graph-session';
 import { buildGemma2Graph } from '../../extension/engine/models/gemma2-build';
+import { Gemma2ResidualModel } from '../../extension/engine/models/gemma2-residual-model';
+import { LatentDiffError } from '../../extension/engine/errors';
 import { copyModel, feeds, FIXTURE, loadFixture, maxRelError, writeConfig } from './gemma2-fixture';
 
 const TOLERANCE = 1e-4;
@@ -69,6 +71,19 @@ describe('Gemma 2 graph vs transformers', () => {
       }
     } finally {
       await session.release();
+    }
+  });
+
+  test('Gemma2ResidualModel (what a bundle\'s "hf" model runs through) gives the same residual; foreign token ids are refused', async () => {
+    const c = fixture.cases[0];
+    const m = await Gemma2ResidualModel.open('fixture', model.dir, { layer: 2, cacheDir: join(model.root, 'cache') }, (src) =>
+      typeof src === 'string' ? ort.InferenceSession.create(src, withGraphDefaults()) : Promise.reject(new Error('expected a placed graph')),
+    );
+    try {
+      assert.ok(maxRelError(c, 3, await m.residual(c.input_ids[0])) < TOLERANCE);
+      await assert.rejects(m.residual([2, 512]), (e: unknown) => e instanceof LatentDiffError && e.code === 'bad-token' && e.message.includes('512'));
+    } finally {
+      await m.dispose();
     }
   });
 
