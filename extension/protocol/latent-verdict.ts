@@ -1,0 +1,73 @@
+/**
+ * What the UI says about a latent, shared by the host (hovers, quick picks) and the webviews (badges,
+ * latent page) so all of them agree. The verdict and its sentence come from the engine
+ * (latents/verdict.ts); this adds the UI's badge text and a cheap per-latent code for whole-table filters.
+ */
+import { tagOf } from '../engine/latents/tags';
+import { latentVerdict, type Verdict } from '../engine/latents/verdict';
+import type { LatentTag } from '../engine/types';
+import type { ClassifyThresholds } from './messages';
+
+export type { Verdict };
+
+export interface VerdictView {
+  tag: LatentTag;
+  kind: Verdict;
+  badge: string;
+  sentence: string;
+  /** nu_eps >= threshold (Complete Shrinkage); false when unknown. */
+  shrinkage: boolean;
+  /** nu_r >= threshold (Latent Decoupling); false when unknown. */
+  decoupling: boolean;
+}
+
+export const DEFAULT_THRESHOLDS: Readonly<ClassifyThresholds> = {
+  chatOnlyAbove: 0.9, baseOnlyBelow: 0.1, sharedHalfWidth: 0.1, nuError: 0.2, nuReconstruction: 0.5,
+};
+
+const BADGE: Record<Verdict, string> = {
+  'robust-chat-specific': 'robust chat',
+  'complete-shrinkage': 'shrinkage',
+  'latent-decoupling': 'decoupling',
+  'chat-only-unscaled': 'chat-only?',
+  'shared': 'shared',
+  'base-only': 'base-only',
+  'other': 'other',
+};
+
+export function verdictOf(deltaNorm: number, nuError: number, nuReconstruction: number, t: ClassifyThresholds): VerdictView {
+  const tag = tagOf(deltaNorm, t);
+  const v = latentVerdict(tag, deltaNorm, nuError, nuReconstruction, { completeShrinkage: t.nuError, latentDecoupling: t.nuReconstruction });
+  const both = v.verdict === 'complete-shrinkage' && v.latentDecoupling === true;
+  return {
+    tag, kind: v.verdict, badge: both ? 'artifact' : BADGE[v.verdict], sentence: v.text,
+    shrinkage: v.completeShrinkage === true, decoupling: v.latentDecoupling === true,
+  };
+}
+
+/**
+ * Verdict codes for whole-table work (73,728 latents per keystroke): the same decision as verdictOf without
+ * building sentences. Codes 0-2: other, base-only, shared; 3: chat-only without Latent Scaling results;
+ * 4: robust chat-specific; 5: Complete Shrinkage only; 6: Latent Decoupling only; 7: both.
+ */
+export const VERDICT_CODE_KINDS: readonly Verdict[] = [
+  'other', 'base-only', 'shared', 'chat-only-unscaled', 'robust-chat-specific', 'complete-shrinkage', 'latent-decoupling', 'complete-shrinkage',
+];
+export const VERDICT_CODE_BADGES: readonly string[] = ['other', 'base-only', 'shared', 'chat-only?', 'robust chat', 'shrinkage', 'decoupling', 'artifact'];
+
+export function verdictCode(deltaNorm: number, nuError: number, nuReconstruction: number, t: ClassifyThresholds): number {
+  if (deltaNorm > t.chatOnlyAbove) {
+    if (Number.isNaN(nuError) || Number.isNaN(nuReconstruction)) return 3;
+    const cs = nuError >= t.nuError;
+    const ld = nuReconstruction >= t.nuReconstruction;
+    return cs ? (ld ? 7 : 5) : ld ? 6 : 4;
+  }
+  if (deltaNorm < t.baseOnlyBelow) return 1;
+  if (Math.abs(deltaNorm - 0.5) < t.sharedHalfWidth) return 2;
+  return 0;
+}
+
+/** Robust chat-specific in the paper's sense (chat-only, nu_eps < threshold, nu_r < threshold; NaN fails). */
+export function isRobustChatSpecific(deltaNorm: number, nuError: number, nuReconstruction: number, t: ClassifyThresholds): boolean {
+  return verdictCode(deltaNorm, nuError, nuReconstruction, t) === 4;
+}

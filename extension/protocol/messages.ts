@@ -1,0 +1,244 @@
+/**
+ * The messages exchanged between the extension host and the three webviews, one union per direction per
+ * view. Everything is structured-clone data. Large numeric arrays travel as ArrayBuffers (TypedArrays do not
+ * survive the webview boundary; ArrayBuffers do), described by a comment naming the element type.
+ *
+ * Webview -> host messages are untrusted: the host runs them through validate.ts before use.
+ */
+
+/** Per-latent facts a webview shows next to a latent id (badges, tooltips). NaN = unknown. */
+export interface LatentBrief {
+  latent: number;
+  /** Paper convention: 1 = chat-only, 0 = base-only. */
+  deltaNorm: number;
+  nuError: number;
+  nuReconstruction: number;
+  label: string;
+}
+
+/** Settings that change how latents are classified, sent with every table/analysis. */
+export interface ClassifyThresholds {
+  chatOnlyAbove: number;
+  baseOnlyBelow: number;
+  sharedHalfWidth: number;
+  nuError: number;
+  nuReconstruction: number;
+}
+
+// ---------------------------------------------------------------- token panel
+
+/** Token flags (bit set), one byte per token. */
+export const TOKEN_TEMPLATE = 1;
+export const TOKEN_SPECIAL = 2;
+/** The token is not in the document (e.g. <bos>): it has no editor range. */
+export const TOKEN_OUTSIDE = 4;
+
+export interface TokenDocument {
+  /** A label for the analysed text (file name, "selection of ..."). */
+  title: string;
+  bundle: string;
+  provider: string;
+  kind: 'plain' | 'chat';
+  texts: string[];
+  /** Int32Array: token ids. */
+  ids: ArrayBuffer;
+  /** Uint8Array: TOKEN_* flags. */
+  flags: ArrayBuffer;
+  /** Top latents per token, row-major [tokens x topK]; latent -1 pads rows with fewer entries. */
+  topK: number;
+  /** Int32Array. */
+  topLatents: ArrayBuffer;
+  /** Float32Array (scaled activations). */
+  topActs: ArrayBuffer;
+  /** Every latent that appears in topLatents. */
+  latents: LatentBrief[];
+  thresholds: ClassifyThresholds;
+}
+
+export interface HighlightSeries {
+  /** null for the chat-specificity sum. */
+  latent: number | null;
+  name: string;
+  /** Float32Array, one value per token. */
+  acts: ArrayBuffer;
+  /** Normalisation maximum: alpha = act / max, clamped to [0, 1]. */
+  max: number;
+  /** Where max came from, for the legend ("max in this text", "max from statistics", "fixed"). */
+  maxSource: string;
+  /** Values are only known where the latent was in a token's top-k (exact vectors not computed yet). */
+  approximate: boolean;
+}
+
+export interface HighlightState {
+  mode: 'none' | 'latents' | 'chat-specificity';
+  series: HighlightSeries[];
+  /** A sentence shown above the legend (e.g. the chat-specificity fallback). */
+  note: string;
+}
+
+export type HostToTokens =
+  | { type: 'document'; doc: TokenDocument | null; highlight: HighlightState }
+  | { type: 'highlight'; highlight: HighlightState }
+  | { type: 'labels'; latents: LatentBrief[] }
+  | Reply;
+
+export type TokensToHost =
+  | { type: 'ready' }
+  | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
+  | { type: 'clearHighlight' }
+  | { type: 'openLatent'; latent: number }
+  | { type: 'revealToken'; index: number }
+  | { type: 'exportHtml' }
+  | Request;
+
+// ---------------------------------------------------------------- latents sidebar
+
+/** Per-latent columns, each an ArrayBuffer of `dictSize` elements (Float32 unless noted); NaN = unknown. */
+export interface LatentTable {
+  dictSize: number;
+  bundle: string;
+  deltaNorm: ArrayBuffer;
+  decCos: ArrayBuffer;
+  /** Present once Latent Scaling results exist. */
+  nuError?: ArrayBuffer;
+  nuReconstruction?: ArrayBuffer;
+  /** Present once dataset statistics exist. */
+  freq?: ArrayBuffer;
+  maxAct?: ArrayBuffer;
+  thresholds: ClassifyThresholds;
+}
+
+export interface DocumentActivity {
+  title: string;
+  /** Uint32Array: latents active in the analysed text. */
+  latents: ArrayBuffer;
+  /** Float32Array: their max activation in it. */
+  maxes: ArrayBuffer;
+}
+
+export type HostToLatents =
+  | { type: 'table'; table: LatentTable | null; message: string }
+  | { type: 'activity'; activity: DocumentActivity | null }
+  | { type: 'labels'; labels: [number, string][] }
+  | { type: 'highlighted'; latents: number[] }
+  | Reply;
+
+export type LatentsToHost =
+  | { type: 'ready' }
+  | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
+  | { type: 'openLatent'; latent: number }
+  | { type: 'rowCount'; shown: number; total: number }
+  | Request;
+
+// ---------------------------------------------------------------- latent page
+
+export type AnnotationStatus = 'hypothesis' | 'confirmed' | 'rejected';
+export const ANNOTATION_STATUSES: readonly AnnotationStatus[] = ['hypothesis', 'confirmed', 'rejected'];
+
+export interface EvidenceView {
+  file: string;
+  line: number;
+  character: number;
+  endLine: number;
+  endCharacter: number;
+  activation: number;
+  text?: string;
+}
+
+export interface AnnotationView {
+  label: string;
+  notes: string;
+  status: AnnotationStatus;
+  evidence: EvidenceView[];
+}
+
+/** A run of tokens with one latent's activation on each (document excerpt or dataset example). */
+export interface TokenStrip {
+  texts: string[];
+  /** Float32Array, one per token. */
+  acts: ArrayBuffer;
+  /** Token index the strip is centred on (argmax), or -1. */
+  focus: number;
+  /** Token index in the analysed text of texts[0] (document strips), for reveal. */
+  offset: number;
+}
+
+export interface ExampleSection {
+  name: string;
+  examples: { maxAct: number; strip: TokenStrip }[];
+}
+
+export type ExamplesView =
+  | { status: 'none'; message: string }
+  | { status: 'ok'; source: string; sections: ExampleSection[] };
+
+export interface LatentDetail {
+  latent: number;
+  dictSize: number;
+  bundle: string;
+  numbers: {
+    deltaNorm: number;
+    decNormBase: number;
+    decNormChat: number;
+    decCos: number;
+    encNormBase: number;
+    encNormChat: number;
+    encCos: number;
+    scale: number;
+    /** Latent Scaling and dataset statistics; NaN when unknown. */
+    betaErrorBase: number;
+    betaErrorChat: number;
+    betaReconstructionBase: number;
+    betaReconstructionChat: number;
+    nuError: number;
+    nuReconstruction: number;
+    freq: number;
+    maxAct: number;
+  };
+  thresholds: ClassifyThresholds;
+  /** The latent's activation across the analysed text (null when nothing has been analysed). */
+  document: { title: string; strip: TokenStrip; max: number; approximate: boolean } | null;
+  examples: ExamplesView;
+  annotation: AnnotationView | null;
+  /** Why annotations cannot be saved right now (no workspace, malformed file), or ''. */
+  annotationProblem: string;
+}
+
+export type HostToLatent =
+  | { type: 'latent'; detail: LatentDetail | null; message: string }
+  | Reply;
+
+export type LatentToHost =
+  | { type: 'ready' }
+  | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
+  | { type: 'revealToken'; index: number }
+  | { type: 'openEvidence'; index: number }
+  | Request;
+
+// ---------------------------------------------------------------- request / reply
+
+/** Requests a webview makes that need an answer; the host replies with the same id. */
+export type RequestBody =
+  | { method: 'saveAnnotation'; latent: number; label: string; notes: string; status: AnnotationStatus }
+  | { method: 'openLatent'; latent: number };
+
+export type Request = { type: 'request'; id: number } & RequestBody;
+
+export type Reply =
+  | { type: 'reply'; id: number; ok: true; result: unknown }
+  | { type: 'reply'; id: number; ok: false; error: string };
+
+/** Persisted webview state (getState/setState), also what the panel serializers restore from. */
+export interface LatentPageState {
+  latent: number;
+}
+
+/** What an exported standalone token view embeds (plain JSON: no ArrayBuffers in a file). */
+export interface TokenExportData {
+  title: string;
+  note: string;
+  texts: string[];
+  ids: number[];
+  flags: number[];
+  series: { name: string; acts: number[]; max: number; maxSource: string; hue: 'first' | 'second' | 'chat' }[];
+}

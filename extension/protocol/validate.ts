@@ -1,0 +1,155 @@
+/**
+ * Runtime validation of every webview -> host message. A webview is an untrusted page (it renders token
+ * strings from arbitrary documents), so the host accepts only messages of exactly the shapes in
+ * messages.ts, with indices inside the current data: anything else is rejected with a ProtocolError naming
+ * the offending field, and never reaches a handler.
+ */
+import {
+  ANNOTATION_STATUSES,
+  type LatentToHost,
+  type LatentsToHost,
+  type TokensToHost,
+} from './messages';
+
+export class ProtocolError extends Error {
+  constructor(readonly path: string, problem: string) {
+    super(`webview message rejected: ${path} ${problem}`);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Upper bounds (exclusive) for the indices a message may carry, from the data the host currently holds. */
+export interface MessageLimits {
+  /** Number of latents of the open crosscoder (0 when none is open: every latent id is rejected). */
+  dictSize: number;
+  /** Tokens in the analysed text shown by this webview. */
+  tokens: number;
+  /** Evidence entries of the annotation shown by this webview. */
+  evidence: number;
+}
+
+type Check<T> = (v: unknown, path: string) => T;
+
+const MAX_TEXT = 100_000;
+
+function fail(path: string, problem: string): never {
+  throw new ProtocolError(path, problem);
+}
+
+function index(bound: (l: MessageLimits) => number, what: string): (l: MessageLimits) => Check<number> {
+  return (l) => (v, path) => {
+    const n = bound(l);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(path, `must be a non-negative integer ${what} index`);
+    if (v >= n) fail(path, `${v} is out of range (${n} ${what}s)`);
+    return v;
+  };
+}
+
+const latentId = index((l) => l.dictSize, 'latent');
+const tokenIndex = index((l) => l.tokens, 'token');
+const evidenceIndex = index((l) => l.evidence, 'evidence');
+
+const nonNegativeInt: Check<number> = (v, path) => {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(path, 'must be a non-negative integer');
+  return v;
+};
+
+const text: Check<string> = (v, path) => {
+  if (typeof v !== 'string') fail(path, 'must be a string');
+  if (v.length > MAX_TEXT) fail(path, `is longer than ${MAX_TEXT} characters`);
+  return v;
+};
+
+function literal<T extends string | number>(...values: T[]): Check<T> {
+  return (v, path) => {
+    if (!values.includes(v as T)) fail(path, `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`);
+    return v as T;
+  };
+}
+
+type Shape = Record<string, Check<unknown>>;
+type FromShape<S extends Shape> = { [K in keyof S]: S[K] extends Check<infer T> ? T : never };
+
+/** A plain object with exactly these keys (no more, no fewer). */
+function object<S extends Shape>(v: unknown, path: string, shape: S): FromShape<S> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object');
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) fail(path, 'must be a plain object');
+  const rec = v as Record<string, unknown>;
+  for (const key of Object.keys(rec)) if (!(key in shape)) fail(`${path}.${key}`, 'is not an allowed field');
+  const out: Record<string, unknown> = {};
+  for (const [key, check] of Object.entries(shape)) {
+    if (!(key in rec)) fail(`${path}.${key}`, 'is missing');
+    out[key] = check(rec[key], `${path}.${key}`);
+  }
+  return out as FromShape<S>;
+}
+
+type Variants = Record<string, (l: MessageLimits) => Shape>;
+
+function byType<T>(variants: Variants, v: unknown, limits: MessageLimits): T {
+  if (typeof v !== 'object' || v === null) fail('message', 'must be an object');
+  const type = (v as { type?: unknown }).type;
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(variants, type)) {
+    fail('message.type', `must be one of ${Object.keys(variants).join(', ')}`);
+  }
+  if (type === 'request') return request(v, limits) as T;
+  return object(v, 'message', { type: literal(type), ...variants[type](limits) }) as T;
+}
+
+function request(v: unknown, limits: MessageLimits): unknown {
+  const method = (v as { method?: unknown }).method;
+  const common = { type: literal('request'), id: nonNegativeInt };
+  switch (method) {
+    case 'saveAnnotation':
+      return object(v, 'message', {
+        ...common, method: literal('saveAnnotation'), latent: latentId(limits), label: text, notes: text,
+        status: literal(...ANNOTATION_STATUSES),
+      });
+    case 'openLatent':
+      return object(v, 'message', { ...common, method: literal('openLatent'), latent: latentId(limits) });
+    default:
+      return fail('message.method', 'must be saveAnnotation or openLatent');
+  }
+}
+
+const slot = literal<0 | 1>(0, 1);
+const REQUEST: Variants = { request: () => ({}) };
+
+const TOKENS: Variants = {
+  ready: () => ({}),
+  highlightLatent: (l) => ({ latent: latentId(l), slot }),
+  clearHighlight: () => ({}),
+  openLatent: (l) => ({ latent: latentId(l) }),
+  revealToken: (l) => ({ index: tokenIndex(l) }),
+  exportHtml: () => ({}),
+  ...REQUEST,
+};
+
+const LATENTS: Variants = {
+  ready: () => ({}),
+  highlightLatent: (l) => ({ latent: latentId(l), slot }),
+  openLatent: (l) => ({ latent: latentId(l) }),
+  rowCount: () => ({ shown: nonNegativeInt, total: nonNegativeInt }),
+  ...REQUEST,
+};
+
+const LATENT: Variants = {
+  ready: () => ({}),
+  highlightLatent: (l) => ({ latent: latentId(l), slot }),
+  revealToken: (l) => ({ index: tokenIndex(l) }),
+  openEvidence: (l) => ({ index: evidenceIndex(l) }),
+  ...REQUEST,
+};
+
+export function parseTokensMessage(v: unknown, limits: MessageLimits): TokensToHost {
+  return byType<TokensToHost>(TOKENS, v, limits);
+}
+
+export function parseLatentsMessage(v: unknown, limits: MessageLimits): LatentsToHost {
+  return byType<LatentsToHost>(LATENTS, v, limits);
+}
+
+export function parseLatentMessage(v: unknown, limits: MessageLimits): LatentToHost {
+  return byType<LatentToHost>(LATENT, v, limits);
+}

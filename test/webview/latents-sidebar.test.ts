@@ -1,0 +1,137 @@
+/**
+ * The latents sidebar in Chromium with a fake host: a 73,728-latent table in the virtualised list; row
+ * counts before/after filters against an independent count; sort orders against an independent sort;
+ * clicks reach the host; no CSP violation.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, openWebview, type WebviewPage } from './harness';
+import { PAPER_DICT_SIZE, makeTable, tableMessage } from './fixtures';
+
+const table = makeTable(PAPER_DICT_SIZE, 11);
+let browser: Browser;
+let view: WebviewPage;
+
+before(async () => {
+  browser = await launchBrowser();
+  view = await openWebview(browser, 'latents', { bodyClass: 'sidebar', width: 420, height: 900 });
+  await view.post(tableMessage(table));
+});
+
+after(async () => {
+  await view?.close();
+  await browser?.close();
+});
+
+const countText = () => view.page.locator('.count').textContent();
+const renderedIds = () => view.page.$$eval('.vlist .vrow:not([hidden])', (rows) =>
+  rows.map((r) => ({ pos: Number((r as HTMLElement).dataset.pos), id: Number((r as HTMLElement).dataset.id) }))
+    .sort((a, b) => a.pos - b.pos).map((r) => r.id));
+
+async function setControl(id: string, value: string | boolean): Promise<void> {
+  await view.page.evaluate(([id, value]) => {
+    const node = document.getElementById(id as string) as HTMLElement & { value?: string; checked?: boolean };
+    if (typeof value === 'boolean') node.checked = value; else node.value = value as string;
+    node.dispatchEvent(new Event(typeof value === 'boolean' || node.tagName === 'VSCODE-SINGLE-SELECT' ? 'change' : 'input', { bubbles: true }));
+  }, [id, value] as const);
+}
+
+/** Ascending by value with NaN last and ties by id; `descending` reverses the finite part only. */
+function referenceOrder(col: Float32Array, ids: number[], descending: boolean): number[] {
+  const finite = ids.filter((j) => !Number.isNaN(col[j]));
+  const nan = ids.filter((j) => Number.isNaN(col[j]));
+  finite.sort((a, b) => col[a] - col[b] || a - b);
+  if (descending) finite.reverse();
+  return [...finite, ...nan];
+}
+
+const allIds = Array.from({ length: PAPER_DICT_SIZE }, (_, j) => j);
+
+test('all 73,728 latents are listed while only a viewport of rows exists in the DOM', async () => {
+  assert.equal(await countText(), '73,728 of 73,728 latents');
+  const rows = await renderedIds();
+  assert.ok(rows.length > 5 && rows.length < 120, `rendered rows: ${rows.length}`);
+  const sent = await view.sent();
+  const last = sent.filter((m) => m.type === 'rowCount').at(-1);
+  assert.deepEqual(last, { type: 'rowCount', shown: PAPER_DICT_SIZE, total: PAPER_DICT_SIZE });
+  assert.deepEqual(view.errors, []);
+});
+
+test('default sort is Delta-norm descending, and the first rows match an independent sort', async () => {
+  const expected = referenceOrder(table.deltaNorm, allIds, true);
+  const rows = await renderedIds();
+  assert.ok(rows.length >= 8, `rendered rows: ${rows.length}`);
+  assert.deepEqual(rows, expected.slice(0, rows.length));
+});
+
+test('tag filter chat-only shows exactly the latents with Delta-norm > 0.9', async () => {
+  await setControl('filter-tag', 'chat-only');
+  const expected = allIds.filter((j) => table.deltaNorm[j] > 0.9);
+  assert.ok(expected.length > 1000 && expected.length < PAPER_DICT_SIZE);
+  assert.equal(await countText(), `${expected.length.toLocaleString('en-US')} of 73,728 latents`);
+  const sent = await view.sent();
+  assert.equal(sent.filter((m) => m.type === 'rowCount').at(-1)?.shown, expected.length);
+  for (const id of await renderedIds()) assert.ok(table.deltaNorm[id] > 0.9, `latent ${id} is not chat-only`);
+});
+
+test('robust chat-specific flag filter and nu_eps ascending sort agree with an independent computation', async () => {
+  await setControl('filter-flag', 'robust');
+  await setControl('sort-key', 'nuError');
+  await setControl('sort-descending', false);
+  const robust = allIds.filter((j) => table.deltaNorm[j] > 0.9 && table.nuError[j] < 0.2 && table.nuReconstruction[j] < 0.5);
+  assert.equal(await countText(), `${robust.length.toLocaleString('en-US')} of 73,728 latents`);
+  const expected = referenceOrder(table.nuError, robust, false);
+  const rows = await renderedIds();
+  assert.deepEqual(rows, expected.slice(0, rows.length));
+});
+
+test('scrolling to the end shows the last rows of the order', async () => {
+  await setControl('filter-flag', 'any');
+  await setControl('filter-tag', 'any');
+  await setControl('sort-key', 'maxAct');
+  await setControl('sort-descending', true);
+  const expected = referenceOrder(table.maxAct, allIds, true);
+  await view.page.evaluate(() => {
+    const list = document.querySelector('.vlist')!;
+    list.scrollTop = list.scrollHeight;
+    list.dispatchEvent(new Event('scroll'));
+  });
+  const rows = await renderedIds();
+  assert.deepEqual(rows.slice(-10), expected.slice(-10));
+});
+
+test('Delta-norm range and label text filters combine', async () => {
+  await view.post({ type: 'labels', labels: [[5, 'Refusal detector'], [17, 'refusal (soft)'], [900, 'code keyword']] });
+  await setControl('filter-text', 'refusal');
+  assert.equal(await countText(), '2 of 73,728 latents');
+  await setControl('filter-text', '');
+  await setControl('filter-delta-min', '0.2');
+  await setControl('filter-delta-max', '0.3');
+  const expected = allIds.filter((j) => table.deltaNorm[j] >= 0.2 && table.deltaNorm[j] <= 0.3).length;
+  assert.equal(await countText(), `${expected.toLocaleString('en-US')} of 73,728 latents`);
+  await view.page.locator('#filter-reset').click();
+  assert.equal(await countText(), '73,728 of 73,728 latents');
+});
+
+test('typing into the text field filters (real keyboard input through the vscode-textfield)', async () => {
+  await view.post({ type: 'labels', labels: [[5, 'Refusal detector'], [17, 'refusal (soft)'], [900, 'code keyword']] });
+  await view.page.locator('#filter-text input').fill('code');
+  assert.equal(await countText(), '1 of 73,728 latents');
+  assert.deepEqual(await renderedIds(), [900]);
+  await view.page.locator('#filter-text input').fill('');
+});
+
+test('clicking a row asks the host to highlight that latent; shift-click for the second colour', async () => {
+  const first = (await renderedIds())[0];
+  await view.page.locator(`.vrow[data-id="${first}"]`).click();
+  await view.page.locator(`.vrow[data-id="${first}"]`).click({ modifiers: ['Shift'] });
+  const sent = await view.sent();
+  const clicks = sent.filter((m) => m.type === 'highlightLatent').slice(-2);
+  assert.deepEqual(clicks, [{ type: 'highlightLatent', latent: first, slot: 0 }, { type: 'highlightLatent', latent: first, slot: 1 }]);
+});
+
+test('the strict CSP allowed everything the sidebar needed (no violation, no page error)', async () => {
+  assert.deepEqual(await view.cspViolations(), []);
+  assert.deepEqual(view.errors, []);
+});

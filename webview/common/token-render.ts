@@ -1,0 +1,89 @@
+/**
+ * The token renderer shared by the token panel, the latent page and the exported standalone HTML: one span
+ * per token (text via textContent only: token strings are untrusted), coloured by up to two activation
+ * series, with one delegated tooltip.
+ */
+import { alphaOf, rgba, type Hue } from './colors';
+import { el } from './dom';
+import { TOKEN_OUTSIDE, TOKEN_SPECIAL, TOKEN_TEMPLATE } from '../../extension/protocol/messages';
+
+export interface TokenModel {
+  texts: string[];
+  ids?: Int32Array;
+  flags?: Uint8Array;
+}
+
+export interface SeriesModel {
+  name: string;
+  acts: Float32Array;
+  max: number;
+  hue: Hue;
+}
+
+/** Builds the token spans into `container` (replacing its content) and returns them, index = token index. */
+export function renderTokens(container: HTMLElement, model: TokenModel): HTMLSpanElement[] {
+  const spans: HTMLSpanElement[] = new Array(model.texts.length);
+  const frag = document.createDocumentFragment();
+  for (let i = 0; i < model.texts.length; i++) {
+    const text = model.texts[i];
+    const span = document.createElement('span');
+    let cls = 'tok';
+    const f = model.flags ? model.flags[i] : 0;
+    if (f & TOKEN_TEMPLATE) cls += ' template';
+    if (f & TOKEN_SPECIAL) cls += ' special';
+    if (f & TOKEN_OUTSIDE) cls += ' outside';
+    if (text.includes('\n')) cls += ' nl';
+    if (text.length === 0) cls += ' empty';
+    span.className = cls;
+    span.textContent = text;
+    span.dataset.i = String(i);
+    spans[i] = span;
+    frag.append(span);
+  }
+  container.replaceChildren(frag);
+  return spans;
+}
+
+/** The CSS background of token i: one hue, or the top/bottom halves for two series (two-latent mode). */
+export function tokenBackground(series: readonly SeriesModel[], i: number): string {
+  if (series.length === 0) return '';
+  const colours = series.map((s) => rgba(s.hue, alphaOf(s.acts[i], s.max)));
+  if (colours.length === 1) return colours[0];
+  return `linear-gradient(to bottom, ${colours[0]} 50%, ${colours[1]} 50%)`;
+}
+
+export function colourTokens(spans: readonly HTMLSpanElement[], series: readonly SeriesModel[]): void {
+  for (let i = 0; i < spans.length; i++) spans[i].style.background = tokenBackground(series, i);
+}
+
+/** The tooltip lines for token i, as in the dashboards: `Token <id>: '<text>'` then one line per series. */
+export function tooltipLines(model: TokenModel, series: readonly SeriesModel[], i: number): string[] {
+  const id = model.ids ? model.ids[i] : NaN;
+  const head = Number.isFinite(id) ? `Token ${id}: ${JSON.stringify(model.texts[i])}` : JSON.stringify(model.texts[i]);
+  const lines = [head];
+  const f = model.flags ? model.flags[i] : 0;
+  if (f & TOKEN_TEMPLATE) lines.push('chat-template token');
+  if (f & TOKEN_OUTSIDE) lines.push('not in the document');
+  for (const s of series) lines.push(`${s.name}: ${Number.isFinite(s.acts[i]) ? s.acts[i].toFixed(3) : 'NaN'}`);
+  return lines;
+}
+
+/**
+ * One floating tooltip for a token container, driven by event delegation (no per-token listeners).
+ * `lines` is called with the hovered token index.
+ */
+export function attachTooltip(container: HTMLElement, lines: (i: number) => string[]): void {
+  const tip = el('div', { class: 'tooltip', attrs: { role: 'tooltip' } });
+  tip.hidden = true;
+  document.body.append(tip);
+  container.addEventListener('mouseover', (e) => {
+    const target = (e.target as HTMLElement).closest<HTMLElement>('.tok');
+    if (!target || !container.contains(target)) return;
+    tip.replaceChildren(...lines(Number(target.dataset.i)).map((line) => el('div', { text: line })));
+    tip.hidden = false;
+    const r = target.getBoundingClientRect();
+    tip.style.left = `${Math.max(4, Math.min(window.innerWidth - tip.offsetWidth - 4, r.left))}px`;
+    tip.style.top = `${r.bottom + 4 + window.scrollY}px`;
+  });
+  container.addEventListener('mouseleave', () => { tip.hidden = true; });
+}

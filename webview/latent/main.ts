@@ -1,0 +1,166 @@
+/**
+ * Latent page: every number known about one latent with a plain-language verdict, decoder-norm bars per
+ * model, its activations in the analysed document, max-activating examples by quantile (when the bundle
+ * has an examples database) and the annotation editor.
+ */
+import '../common/elements';
+import { scaleLinear } from 'd3-scale';
+import { select } from 'd3-selection';
+import { ANNOTATION_STATUSES, type AnnotationStatus, type HostToLatent, type LatentDetail, type LatentPageState, type LatentToHost, type TokenStrip } from '../../extension/protocol/messages';
+import { verdictOf } from '../../extension/protocol/latent-verdict';
+import { connectToHost } from '../common/host';
+import { byId, el, formatNumber } from '../common/dom';
+import { setValue, valueOf } from '../common/elements';
+import { sparkline } from '../common/charts';
+import { attachTooltip, colourTokens, renderTokens } from '../common/token-render';
+
+const host = connectToHost<LatentToHost, HostToLatent, LatentPageState>();
+const app = byId('app');
+
+function render(detail: LatentDetail | null, message: string): void {
+  if (!detail) {
+    app.replaceChildren(el('p', { class: 'empty-state', text: message }));
+    return;
+  }
+  host.setState({ latent: detail.latent });
+  const n = detail.numbers;
+  const verdict = verdictOf(n.deltaNorm, n.nuError, n.nuReconstruction, detail.thresholds);
+  const label = detail.annotation?.label ?? '';
+  app.replaceChildren(
+    el('div', { class: 'toolbar' },
+      el('h2', { class: 'title', text: `Latent #${detail.latent}${label ? ` — ${label}` : ''}` }),
+      el('span', { class: `badge verdict-${verdict.kind}`, text: verdict.badge }),
+      button('Highlight in editor', () => host.post({ type: 'highlightLatent', latent: detail.latent, slot: 0 })),
+      button('As second colour', () => host.post({ type: 'highlightLatent', latent: detail.latent, slot: 1 }))),
+    el('p', { class: 'verdict', text: verdict.sentence }),
+    el('p', { class: 'muted', text: `${detail.bundle} · latent ${detail.latent} of ${detail.dictSize.toLocaleString('en-US')}` }),
+    section('Decoder norms per model', normBars(n.decNormBase, n.decNormChat)),
+    section('Numbers', numbersTable(detail)),
+    section('In the current document', documentView(detail)),
+    section('Max-activating examples', examplesView(detail)),
+    section('Annotation', annotationEditor(detail)),
+  );
+}
+
+function section(title: string, ...content: Node[]): HTMLElement {
+  return el('section', {}, el('h3', { text: title }), ...content);
+}
+
+function button(text: string, onClick: () => void, secondary = true): HTMLElement {
+  const b = el('vscode-button', { text, attrs: secondary ? { secondary: '' } : {} });
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function normBars(base: number, chat: number): SVGSVGElement {
+  const W = 300, row = 22;
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  const root = select(svg).attr('viewBox', `0 0 ${W} ${row * 2 + 4}`).attr('class', 'norm-bars').attr('role', 'img')
+    .attr('aria-label', `decoder norm base ${formatNumber(base)}, chat ${formatNumber(chat)}`);
+  const x = scaleLinear().domain([0, Math.max(base, chat, 1e-9)]).range([0, W - 130]);
+  const data: [string, number, string][] = [['base', base, 'bar-base'], ['chat', chat, 'bar-chat']];
+  const g = root.selectAll('g').data(data).join('g').attr('transform', (_, i) => `translate(0,${i * row + 2})`);
+  g.append('text').attr('x', 0).attr('y', 14).text((d) => `‖d^${d[0]}‖`);
+  g.append('rect').attr('class', (d) => d[2]).attr('x', 50).attr('y', 3).attr('height', 14).attr('width', (d) => (Number.isFinite(d[1]) ? x(d[1]) : 0));
+  g.append('text').attr('x', (d) => 56 + (Number.isFinite(d[1]) ? x(d[1]) : 0)).attr('y', 14).text((d) => formatNumber(d[1]));
+  return svg;
+}
+
+function numbersTable(d: LatentDetail): HTMLElement {
+  const n = d.numbers;
+  const rows: [string, number, string][] = [
+    ['Δnorm (paper convention: 1 = chat-only, 0 = base-only)', n.deltaNorm, ''],
+    ['dec_norm_diff (code convention) = 1 − Δnorm', 1 - n.deltaNorm, ''],
+    ['decoder cosine (base, chat)', n.decCos, ''],
+    ['encoder norm base / chat', n.encNormBase, formatNumber(n.encNormChat)],
+    ['encoder cosine (base, chat)', n.encCos, ''],
+    ['activation scale s_j (shown activations are f·s_j)', n.scale, ''],
+    ['β error base / chat', n.betaErrorBase, formatNumber(n.betaErrorChat)],
+    ['ν^ε = β_error,base / β_error,chat', n.nuError, `threshold ${d.thresholds.nuError}`],
+    ['β reconstruction base / chat', n.betaReconstructionBase, formatNumber(n.betaReconstructionChat)],
+    ['ν^r = β_recon,base / β_recon,chat', n.nuReconstruction, `threshold ${d.thresholds.nuReconstruction}`],
+    ['activation frequency', n.freq, ''],
+    ['max activation (dataset)', n.maxAct, ''],
+  ];
+  return el('table', { class: 'numbers' }, el('tbody', {}, ...rows.map(([name, v, extra]) =>
+    el('tr', {}, el('th', { text: name }), el('td', { class: 'num', text: formatNumber(v, 4) }), el('td', { class: 'muted', text: extra })))));
+}
+
+function strip(s: TokenStrip, max: number, onToken?: (i: number) => void): HTMLElement {
+  const acts = new Float32Array(s.acts);
+  const box = el('div', { class: 'tokens strip' });
+  const spans = renderTokens(box, { texts: s.texts });
+  colourTokens(spans, [{ name: 'act', acts, max, hue: 'first' }]);
+  if (s.focus >= 0) spans[s.focus]?.classList.add('selected');
+  attachTooltip(box, (i) => [JSON.stringify(s.texts[i]), `activation: ${formatNumber(acts[i])}`]);
+  if (onToken) box.addEventListener('click', (e) => {
+    const t = (e.target as HTMLElement).closest<HTMLElement>('.tok');
+    if (t) onToken(Number(t.dataset.i));
+  });
+  return box;
+}
+
+function documentView(d: LatentDetail): HTMLElement {
+  if (!d.document) return el('p', { class: 'muted', text: 'Nothing analysed yet: run "Latent Diff: Analyze Document".' });
+  const doc = d.document;
+  const acts = new Float32Array(doc.strip.acts);
+  const reveal = (i: number) => host.post({ type: 'revealToken', index: doc.strip.offset + i });
+  return el('div', {},
+    el('p', { class: 'muted', text: `${doc.title}: max ${formatNumber(doc.max)}${doc.approximate ? ' (from each token\'s top-k only)' : ''}. Click a token to show it in the editor.` }),
+    sparkline(acts, doc.max, 'first', reveal, 300, 30),
+    doc.max > 0 ? strip(doc.strip, doc.max, reveal) : el('p', { class: 'muted', text: 'The latent does not fire in this text.' }));
+}
+
+function examplesView(d: LatentDetail): HTMLElement {
+  const ex = d.examples;
+  if (ex.status === 'none') return el('p', { class: 'empty-state', text: ex.message });
+  return el('div', {}, el('p', { class: 'muted', text: `From ${ex.source}. Each example is coloured relative to its own max.` }),
+    ...ex.sections.map((s) => el('details', { attrs: s === ex.sections[0] ? { open: '' } : {} },
+      el('summary', { text: `${s.name} (${s.examples.length})` }),
+      ...s.examples.map((e) => el('div', { class: 'example' },
+        el('div', { class: 'muted', text: `Max Activation: ${e.maxAct.toFixed(2)}` }), strip(e.strip, e.maxAct))))));
+}
+
+function annotationEditor(d: LatentDetail): HTMLElement {
+  const a = d.annotation;
+  const labelField = el('vscode-textfield', { attrs: { id: 'annotation-label', placeholder: 'short label', 'aria-label': 'Label' } });
+  const status = el('vscode-single-select', { attrs: { id: 'annotation-status', 'aria-label': 'Status' } },
+    ...ANNOTATION_STATUSES.map((s) => el('vscode-option', { text: s, attrs: { value: s } })));
+  const notes = el('vscode-textarea', { attrs: { id: 'annotation-notes', rows: '4', placeholder: 'notes', 'aria-label': 'Notes' } });
+  const result = el('span', { class: 'muted', attrs: { id: 'annotation-result', 'aria-live': 'polite' } });
+  queueMicrotask(() => {
+    setValue(labelField, a?.label ?? '');
+    setValue(status, a?.status ?? 'hypothesis');
+    setValue(notes, a?.notes ?? '');
+  });
+  const save = button('Save annotation', async () => {
+    result.textContent = 'saving…';
+    try {
+      await host.request({ method: 'saveAnnotation', latent: d.latent, label: valueOf(labelField), notes: valueOf(notes), status: valueOf(status) as AnnotationStatus });
+      result.textContent = 'saved';
+    } catch (e) {
+      result.textContent = `not saved: ${(e as Error).message}`;
+    }
+  }, false);
+  save.id = 'annotation-save';
+  const evidence = a?.evidence ?? [];
+  return el('div', { class: 'annotation' },
+    d.annotationProblem ? el('p', { class: 'problem', text: d.annotationProblem }) : null,
+    el('div', { class: 'control-row' }, labelField, status),
+    notes,
+    el('div', { class: 'control-row' }, save, result),
+    el('h4', { text: `Evidence (${evidence.length})` }),
+    evidence.length === 0
+      ? el('p', { class: 'muted', text: 'Select text in an editor and run "Latent Diff: Add Evidence from Selection".' })
+      : el('ul', { class: 'evidence' }, ...evidence.map((e, i) => {
+        const link = el('button', { class: 'link', text: `${e.file}:${e.line + 1}:${e.character + 1}` });
+        link.addEventListener('click', () => host.post({ type: 'openEvidence', index: i }));
+        return el('li', {}, link, el('span', { class: 'muted', text: ` act ${formatNumber(e.activation)}${e.text ? ` · ${JSON.stringify(e.text)}` : ''}` }));
+      })));
+}
+
+host.onMessage((m) => {
+  if (m.type === 'latent') render(m.detail, m.message);
+});
+app.replaceChildren(el('p', { class: 'empty-state', text: 'Loading…' }));
+host.post({ type: 'ready' });

@@ -1,0 +1,261 @@
+/**
+ * Latents sidebar: every latent of the crosscoder in a virtualised, sortable, filterable list, with the
+ * Delta-norm histogram (brush to filter) and the nu_eps vs nu_r scatter once Latent Scaling results exist.
+ */
+import '../common/elements';
+import type { HostToLatents, LatentTable, LatentsToHost } from '../../extension/protocol/messages';
+import { VERDICT_CODE_BADGES, VERDICT_CODE_KINDS } from '../../extension/protocol/latent-verdict';
+import { connectToHost } from '../common/host';
+import { byId, el, formatNumber } from '../common/dom';
+import { isChecked, setValue, valueOf } from '../common/elements';
+import { DeltaNormHistogram, binDeltaNorm } from './histogram';
+import { NuScatter } from './scatter';
+import { DEFAULT_FILTER, LatentTableModel, type FlagFilter, type LatentFilter, type LatentSort, type SortKey } from './table-model';
+import { VirtualList } from './virtual-list';
+
+interface SidebarState {
+  filter: Record<string, unknown>;
+  sort: LatentSort;
+}
+
+const ROW_HEIGHT = 22;
+
+const host = connectToHost<LatentsToHost, HostToLatents, SidebarState>();
+const saved = host.getState();
+let filter: LatentFilter = { ...DEFAULT_FILTER, ...revive(saved?.filter) };
+let sort: LatentSort = saved?.sort ?? { key: 'deltaNorm', descending: true };
+let model: LatentTableModel | null = null;
+const labels = new Map<number, string>();
+let histogram: DeltaNormHistogram | null = null;
+let scatter: NuScatter | null = null;
+let shown: Uint32Array = new Uint32Array(0);
+let highlighted: number[] = [];
+let activity: { latents: Uint32Array; maxes: Float32Array } | null = null;
+
+const app = byId('app');
+const message = el('p', { class: 'empty-state', text: 'Loading latents…' });
+const charts = el('div', { class: 'charts' });
+const controls = buildControls();
+const count = el('div', { class: 'count', attrs: { 'aria-live': 'polite' } });
+const header = el('div', { class: 'vrow vheader' },
+  el('span', { class: 'c-id', text: 'latent' }), el('span', { class: 'c-badge', text: 'verdict' }),
+  el('span', { class: 'c-num', text: 'Δnorm', title: 'Δnorm, paper convention: 1 = chat-only, 0 = base-only' }),
+  el('span', { class: 'c-num', text: 'ν^ε' }), el('span', { class: 'c-num', text: 'ν^r' }),
+  el('span', { class: 'c-num', text: 'doc max' }), el('span', { class: 'c-label', text: 'label' }));
+const list = new VirtualList({
+  rowHeight: ROW_HEIGHT,
+  renderRow,
+  onActivate: (latent, e) => host.post({ type: 'highlightLatent', latent, slot: e.shiftKey ? 1 : 0 }),
+  onOpen: (latent) => host.post({ type: 'openLatent', latent }),
+});
+app.append(message, charts, controls.element, count, header, list.element);
+showTable(null, 'Loading latents…');
+
+function renderRow(row: HTMLElement, id: number): void {
+  const m = model!;
+  const c = m.columns;
+  const code = m.verdictCode(id);
+  const cells = row.children.length ? Array.from(row.children) as HTMLElement[] : createCells(row);
+  cells[0].textContent = `#${id}`;
+  cells[1].textContent = VERDICT_CODE_BADGES[code];
+  cells[1].className = `c-badge badge verdict-${VERDICT_CODE_KINDS[code]}`;
+  cells[2].textContent = formatNumber(c.deltaNorm[id], 3);
+  cells[3].textContent = c.nuError ? formatNumber(c.nuError[id], 2) : '';
+  cells[4].textContent = c.nuReconstruction ? formatNumber(c.nuReconstruction[id], 2) : '';
+  const docMax = m.documentMax(id);
+  cells[5].textContent = docMax > 0 ? docMax.toFixed(2) : '';
+  cells[6].textContent = labels.get(id) ?? '';
+  row.classList.toggle('highlighted', highlighted.includes(id));
+  row.setAttribute('aria-label', `latent ${id}, ${VERDICT_CODE_BADGES[code]}`);
+}
+
+function createCells(row: HTMLElement): HTMLElement[] {
+  const cells = ['c-id', 'c-badge', 'c-num', 'c-num', 'c-num', 'c-num', 'c-label'].map((cls) => el('span', { class: cls }));
+  row.append(...cells);
+  return cells;
+}
+
+function showTable(t: LatentTable | null, text: string): void {
+  message.textContent = text;
+  message.hidden = t !== null;
+  charts.hidden = controls.element.hidden = count.hidden = header.hidden = list.element.hidden = t === null;
+  if (!t) { model = null; return; }
+  model = new LatentTableModel({
+    dictSize: t.dictSize,
+    deltaNorm: new Float32Array(t.deltaNorm),
+    decCos: new Float32Array(t.decCos),
+    nuError: t.nuError && new Float32Array(t.nuError),
+    nuReconstruction: t.nuReconstruction && new Float32Array(t.nuReconstruction),
+    freq: t.freq && new Float32Array(t.freq),
+    maxAct: t.maxAct && new Float32Array(t.maxAct),
+  }, t.thresholds);
+  model.setLabels(labels);
+  model.setDocumentActivity(activity?.latents ?? null, activity?.maxes ?? null);
+  const c = model.columns;
+  histogram = new DeltaNormHistogram(binDeltaNorm(c.deltaNorm), t.thresholds, (range) => {
+    filter = { ...filter, deltaMin: range ? range[0] : 0, deltaMax: range ? range[1] : 1 };
+    setValue(controls.deltaMin, String(filter.deltaMin));
+    setValue(controls.deltaMax, String(filter.deltaMax));
+    update(true);
+  });
+  const chart = (title: string, node: Node, open: boolean) => el('details', { attrs: open ? { open: '' } : {} }, el('summary', { text: title }), node);
+  const parts: Node[] = [
+    el('h3', { text: `${t.bundle}: ${t.dictSize.toLocaleString('en-US')} latents` }),
+    chart('Δnorm histogram (paper convention, 1 = chat-only): drag to filter', histogram.element, true),
+  ];
+  if (c.nuError && c.nuReconstruction) {
+    scatter = new NuScatter(c.nuError, c.nuReconstruction, (j) => model!.tagOf(j) === 'chat-only', t.thresholds, (j) => host.post({ type: 'openLatent', latent: j }));
+    parts.push(chart(`ν^ε vs ν^r (${scatter.pointCount.toLocaleString('en-US')} latents with Latent Scaling results)`, scatter.element, false));
+  } else {
+    scatter = null;
+    parts.push(el('p', { class: 'muted', text: 'No Latent Scaling results for this crosscoder yet: ν ratios, artifact flags and the ν scatter appear once statistics are computed or imported.' }));
+  }
+  charts.replaceChildren(...parts);
+  controls.setAvailability(model);
+  controls.sync();
+  histogram.setRange([filter.deltaMin, filter.deltaMax]);
+  update(true);
+}
+
+function update(resetScroll: boolean): void {
+  if (!model) return;
+  shown = model.query(filter, sort);
+  list.setItems(shown);
+  if (resetScroll) list.scrollToTop();
+  count.textContent = `${shown.length.toLocaleString('en-US')} of ${model.dictSize.toLocaleString('en-US')} latents`;
+  const subset = shown.length === model.dictSize ? null : shown;
+  histogram?.showSubset(subset && binDeltaNorm(model.columns.deltaNorm, subset));
+  if (scatter) {
+    let mask: Uint8Array | null = null;
+    if (subset) { mask = new Uint8Array(model.dictSize); for (const j of subset) mask[j] = 1; }
+    scatter.draw(mask);
+  }
+  host.setState({ filter: persistable(filter), sort });
+  host.post({ type: 'rowCount', shown: shown.length, total: model.dictSize });
+}
+
+function buildControls() {
+  const text = el('vscode-textfield', { attrs: { placeholder: 'label or #id', 'aria-label': 'Filter by label or id', id: 'filter-text' } });
+  const tag = select('filter-tag', 'Tag', [['any', 'any tag'], ['chat-only', 'chat-only'], ['base-only', 'base-only'], ['shared', 'shared'], ['other', 'other']]);
+  const flag = select('filter-flag', 'Latent Scaling verdict', [['any', 'any verdict'], ['robust', 'robust chat-specific'], ['shrinkage', 'Complete Shrinkage'], ['decoupling', 'Latent Decoupling'], ['artifact', 'any artifact'], ['unverified', 'chat-only, not verified']]);
+  const num = (id: string, placeholder: string, label: string) => el('vscode-textfield', { class: 'num-field', attrs: { id, placeholder, 'aria-label': label } });
+  const deltaMin = num('filter-delta-min', '0', 'Δnorm at least');
+  const deltaMax = num('filter-delta-max', '1', 'Δnorm at most');
+  const nuErrorMax = num('filter-nu-error-max', 'ν^ε ≤', 'ν^ε at most');
+  const nuReconMax = num('filter-nu-recon-max', 'ν^r ≤', 'ν^r at most');
+  const freqMin = num('filter-freq-min', 'freq ≥', 'frequency at least');
+  const maxActMin = num('filter-max-act-min', 'max act ≥', 'max activation at least');
+  const active = el('vscode-checkbox', { attrs: { id: 'filter-active', label: 'active in current document' } });
+  const sortKey = select('sort-key', 'Sort by', [['deltaNorm', 'Δnorm'], ['id', 'latent id'], ['decCos', 'decoder cosine'], ['nuError', 'ν^ε'], ['nuReconstruction', 'ν^r'], ['freq', 'frequency'], ['maxAct', 'max activation'], ['docAct', 'activation in document']]);
+  const descending = el('vscode-checkbox', { attrs: { id: 'sort-descending', label: 'descending' } });
+  const reset = el('vscode-button', { text: 'Reset', attrs: { secondary: '', id: 'filter-reset' } });
+  const element = el('div', { class: 'controls' },
+    el('div', { class: 'control-row' }, text),
+    el('div', { class: 'control-row' }, tag, flag),
+    el('div', { class: 'control-row' }, el('span', { class: 'muted', text: 'Δnorm' }), deltaMin, el('span', { text: '–' }), deltaMax),
+    el('div', { class: 'control-row' }, nuErrorMax, nuReconMax, freqMin, maxActMin),
+    el('div', { class: 'control-row' }, active),
+    el('div', { class: 'control-row' }, el('span', { class: 'muted', text: 'sort' }), sortKey, descending, reset));
+
+  const parse = (node: Element, fallback: number) => {
+    const v = valueOf(node).trim();
+    if (v === '') return fallback;
+    const n = Number(v);
+    return Number.isFinite(n) ? n : fallback;
+  };
+  const read = () => {
+    filter = {
+      tag: valueOf(tag) as LatentFilter['tag'], flag: valueOf(flag) as FlagFilter,
+      deltaMin: parse(deltaMin, 0), deltaMax: parse(deltaMax, 1),
+      nuErrorMax: parse(nuErrorMax, NaN), nuReconstructionMax: parse(nuReconMax, NaN),
+      freqMin: parse(freqMin, NaN), maxActMin: parse(maxActMin, NaN),
+      activeInDocument: isChecked(active), text: valueOf(text),
+    };
+    sort = { key: valueOf(sortKey) as SortKey, descending: isChecked(descending) };
+    histogram?.setRange([filter.deltaMin, filter.deltaMax]);
+    update(true);
+  };
+  for (const node of [text, deltaMin, deltaMax, nuErrorMax, nuReconMax, freqMin, maxActMin]) node.addEventListener('input', read);
+  for (const node of [tag, flag, sortKey, active, descending]) node.addEventListener('change', read);
+  reset.addEventListener('click', () => {
+    filter = { ...DEFAULT_FILTER };
+    controlsApi.sync();
+    histogram?.setRange(null);
+    update(true);
+  });
+  const show = (v: number) => (Number.isNaN(v) ? '' : String(v));
+  const controlsApi = {
+    element, deltaMin, deltaMax,
+    sync() {
+      setValue(text, filter.text);
+      setValue(tag, filter.tag);
+      setValue(flag, filter.flag);
+      setValue(deltaMin, filter.deltaMin === 0 ? '' : String(filter.deltaMin));
+      setValue(deltaMax, filter.deltaMax === 1 ? '' : String(filter.deltaMax));
+      setValue(nuErrorMax, show(filter.nuErrorMax));
+      setValue(nuReconMax, show(filter.nuReconstructionMax));
+      setValue(freqMin, show(filter.freqMin));
+      setValue(maxActMin, show(filter.maxActMin));
+      (active as unknown as { checked: boolean }).checked = filter.activeInDocument;
+      setValue(sortKey, sort.key);
+      (descending as unknown as { checked: boolean }).checked = sort.descending;
+    },
+    setAvailability(m: LatentTableModel) {
+      const c = m.columns;
+      const toggle = (node: HTMLElement, on: boolean, why: string) => {
+        node.toggleAttribute('disabled', !on);
+        node.title = on ? '' : why;
+      };
+      const noScaling = 'needs Latent Scaling results';
+      toggle(flag, Boolean(c.nuError && c.nuReconstruction), noScaling);
+      toggle(nuErrorMax, Boolean(c.nuError), noScaling);
+      toggle(nuReconMax, Boolean(c.nuReconstruction), noScaling);
+      toggle(freqMin, Boolean(c.freq), 'needs dataset statistics');
+      toggle(maxActMin, Boolean(c.maxAct), 'needs dataset statistics');
+      toggle(active, activity !== null, 'analyse a document first');
+    },
+  };
+  return controlsApi;
+}
+
+function select(id: string, label: string, options: [string, string][]): HTMLElement {
+  return el('vscode-single-select', { attrs: { id, 'aria-label': label } },
+    ...options.map(([value, text]) => el('vscode-option', { text, attrs: { value } })));
+}
+
+/** Filter values survive getState/setState as JSON, where NaN does not: store null instead. */
+function persistable(f: LatentFilter): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(f).map(([k, v]) => [k, typeof v === 'number' && Number.isNaN(v) ? null : v]));
+}
+
+function revive(f: Record<string, unknown> | undefined): Partial<LatentFilter> {
+  if (!f) return {};
+  return Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v === null ? NaN : v])) as Partial<LatentFilter>;
+}
+
+host.onMessage((m) => {
+  switch (m.type) {
+    case 'table':
+      showTable(m.table, m.message);
+      break;
+    case 'activity':
+      activity = m.activity && { latents: new Uint32Array(m.activity.latents), maxes: new Float32Array(m.activity.maxes) };
+      if (model) {
+        model.setDocumentActivity(activity?.latents ?? null, activity?.maxes ?? null);
+        controls.setAvailability(model);
+        update(false);
+      }
+      break;
+    case 'labels':
+      labels.clear();
+      for (const [k, v] of m.labels) labels.set(k, v);
+      model?.setLabels(labels);
+      if (filter.text) update(false); else list.render();
+      break;
+    case 'highlighted':
+      highlighted = m.latents;
+      list.render();
+      break;
+  }
+});
+host.post({ type: 'ready' });
