@@ -1,6 +1,6 @@
 /** `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT]` */
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { Analyzer } from '../engine/analysis/analyzer';
 import { renderTokenHtml } from '../engine/analysis/html-export';
 import { LatentDiffError } from '../engine/errors';
@@ -66,7 +66,7 @@ export async function runAnalyze(argv: string[], root: string, out: (s: string) 
       const chosen = latents.length ? latents : [defaultLatent(result, metrics)].filter((j): j is number => j !== undefined);
       if (!latents.length && chosen.length) result = await analyzer.analyze(text, { topK, latents: chosen, mode, docName: file });
       const tmp = `${htmlOut}.tmp-${process.pid}`;
-      writeFileSync(tmp, renderTokenHtml(result, { latents: chosen, metrics, title: `Latent Diff: ${args.positional[0]}` }));
+      writeFileSync(tmp, renderTokenHtml(result, { latents: chosen, metrics, title: `Latent Diff: ${basename(file)}` }));
       renameSync(tmp, htmlOut);
       out(`wrote ${htmlOut} (${result.tokens.length} tokens, latent${chosen.length === 1 ? '' : 's'} ${chosen.join(', ') || 'none active'})\n`);
     } else if (args.flags.has('json')) {
