@@ -10,6 +10,7 @@ import { CrosscoderRunner } from '../graphs/crosscoder-runner';
 import { withGraphDefaults } from '../graphs/graph-session';
 import { loadOrComputeLatentMetrics } from '../latents/metrics-cache';
 import { tokenizeDocument } from '../text/document';
+import { Gemma2ResidualModel } from '../models/gemma2-residual-model';
 import { GemmaTokenizer } from '../text/tokenizer';
 import type { AnalysisResult, AnalyzeOptions, BundleInfo, LatentMetrics, LatentSummary, ProviderInUse, ProviderSetting } from '../types';
 import { createSession, type ProviderChoice } from '../worker/providers';
@@ -79,9 +80,12 @@ export class Analyzer {
     return withGraphDefaults({ extra: { session: { disable_prepacking: prepack } } });
   }
 
-  private async openModel(source: ModelSource): Promise<ResidualModel> {
+  private async openModel(source: ModelSource, progress: Progress): Promise<ResidualModel> {
     if (source.kind === 'hf') {
-      throw new LatentDiffError(source.dir, 'Hugging Face model folders are not supported by this build yet; give an ONNX export with the residual stream as a named output', 'unsupported');
+      const onProgress = (stage: string, fraction: number) => progress('model', `${source.name}: ${stage.replace('-', ' ')}`, fraction);
+      return Gemma2ResidualModel.open(source.name, source.dir, { layer: this.bundle.layer, cacheDir: this.opts.cacheDir, onProgress }, (s) =>
+        createSession(s, this.opts.provider, this.choice, this.sessionOptions()),
+      );
     }
     try {
       const session = await createSession(source.path, this.opts.provider, this.choice, {});
@@ -98,9 +102,9 @@ export class Analyzer {
       progress('tokenizer', 'Loading tokenizer', 0.05);
       const tokenizer = GemmaTokenizer.fromFiles(b.tokenizer.json, b.tokenizer.config);
       progress('base', `Loading ${b.base.name}`, 0.3);
-      const base = await this.openModel(b.base);
+      const base = await this.openModel(b.base, progress);
       progress('chat', `Loading ${b.chat.name}`, 0.5);
-      const chat = await this.openModel(b.chat);
+      const chat = await this.openModel(b.chat, progress);
       progress('metrics', 'Computing latent metrics', 0.7);
       const metrics = await loadOrComputeLatentMetrics(b.crosscoder, { cacheDir: this.opts.cacheDir, sessionOptions: this.crosscoderSessionOptions() });
       progress('ready', 'Bundle ready', 1);
