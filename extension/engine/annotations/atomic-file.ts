@@ -1,0 +1,96 @@
+/**
+ * Atomic replacement of a small file (temp file in the same folder, fsync, rename) and a lock file that
+ * serialises read-merge-write cycles between processes (VS Code windows) sharing the file.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { LatentDiffError } from '../errors';
+
+/** A lock older than this was left by a process that died mid-write. */
+const STALE_LOCK_MS = 10_000;
+const LOCK_WAIT_MS = 3_000;
+
+export function tempPathFor(file: string): string {
+  return join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+export function writeFileAtomic(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = tempPathFor(file);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx');
+    writeSync(fd, text);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, file);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already renamed or never created
+    }
+    throw new LatentDiffError(file, `cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'write-failed');
+  }
+}
+
+/** The file's text, or undefined when it does not exist. */
+export function readTextIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LatentDiffError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'read-failed');
+  }
+}
+
+function blockFor(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Runs fn while holding `<file>.lock`. Waits (briefly, synchronously) for another holder; breaks stale locks. */
+export function withFileLock<T>(file: string, fn: () => T): T {
+  const lock = `${file}.lock`;
+  mkdirSync(dirname(file), { recursive: true });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new LatentDiffError(file, `cannot create the lock file ${basename(lock)} (${(e as NodeJS.ErrnoException).code})`, 'write-failed');
+      }
+    }
+    let age = 0;
+    try {
+      age = Date.now() - statSync(lock).mtimeMs;
+    } catch {
+      continue; // released between our attempt and the stat
+    }
+    if (age > STALE_LOCK_MS) {
+      try {
+        unlinkSync(lock);
+      } catch {
+        // another process broke it first
+      }
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new LatentDiffError(file, `another window is writing it (lock file ${basename(lock)}); try again`, 'locked');
+    }
+    blockFor(5);
+  }
+  try {
+    return fn();
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {
+      // removed as stale by another process: nothing to release
+    }
+  }
+}

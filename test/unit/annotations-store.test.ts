@@ -1,0 +1,245 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { LatentDiffError } from '../../extension/engine/errors';
+import { writeFileAtomic } from '../../extension/engine/annotations/atomic-file';
+import { AnnotationStore, type AnnotationChange } from '../../extension/engine/annotations/store';
+
+const root = mkdtempSync(join(tmpdir(), 'ld-annotations-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+function freshFile(): string {
+  const dir = join(root, `case-${n++}`);
+  mkdirSync(dir);
+  return join(dir, 'annotations.json');
+}
+const ID = 'cc-demo-1234';
+const clock = () => {
+  let t = Date.UTC(2025, 0, 1);
+  return () => (t += 1000);
+};
+const evidence = (line: number, activation: number) => ({
+  file: 'samples/hello-chat.txt',
+  range: { start: { line, character: 2 }, end: { line, character: 9 } },
+  activation,
+  text: 'model\n"quoted", comma',
+});
+
+function throwsLatentDiff(fn: () => unknown, pattern: RegExp, file?: string): LatentDiffError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof LatentDiffError, `expected a LatentDiffError, got ${caught}`);
+  if (file) assert.equal(caught.file, file);
+  assert.match(caught.message, pattern);
+  return caught;
+}
+
+test('round trip: records survive a reopen, sorted by id, one line per latent, stable key order', () => {
+  const file = freshFile();
+  const a = AnnotationStore.open(file, ID, { watch: false, now: clock() });
+  assert.equal(a.error, undefined);
+  assert.deepEqual(a.all(), []);
+  a.upsert(300, { label: 'model turn', status: 'confirmed' });
+  a.upsert(7, { label: 'digits', notes: 'fires on 0-9\nand on "½"' });
+  a.addEvidence(300, evidence(4, 3.25));
+  a.upsert(42, { label: 'to remove' });
+  assert.equal(a.remove(42), true);
+  assert.equal(a.remove(42), false);
+  const expected = a.all();
+  assert.deepEqual(expected.map((r) => r.latent), [7, 300]);
+  assert.equal(expected[1].evidence[0].activation, 3.25);
+  assert.equal(expected[0].status, 'hypothesis');
+  a.dispose();
+
+  const b = AnnotationStore.open(file, ID, { watch: false });
+  assert.deepEqual(b.all(), expected);
+  assert.deepEqual(b.get(300), expected[1]);
+  assert.equal(b.get(42), undefined);
+  b.dispose();
+
+  const text = readFileSync(file, 'utf8');
+  const parsed = JSON.parse(text);
+  assert.equal(parsed.format, 'latent-diff-annotations');
+  assert.equal(parsed.version, 1);
+  assert.deepEqual(Object.keys(parsed.crosscoders[ID]), ['7', '300']);
+  assert.deepEqual(Object.keys(parsed.crosscoders[ID]['300']), ['label', 'status', 'notes', 'evidence', 'updatedAt']);
+  const recordLines = text.split('\n').filter((l) => /^\s+"\d+": \{/.test(l));
+  assert.equal(recordLines.length, 2);
+  assert.ok(recordLines[0].includes('"7"') && recordLines[1].includes('"300"'));
+});
+
+test('one file serves several crosscoders; another crosscoder\'s records are kept untouched', () => {
+  const file = freshFile();
+  const other = AnnotationStore.open(file, 'cc-other', { watch: false });
+  other.upsert(5, { label: 'other crosscoder' });
+  const mine = AnnotationStore.open(file, ID, { watch: false });
+  assert.deepEqual(mine.all(), []);
+  mine.upsert(5, { label: 'mine' });
+  const parsed = JSON.parse(readFileSync(file, 'utf8'));
+  assert.deepEqual(Object.keys(parsed.crosscoders), [ID, 'cc-other'], 'crosscoders sorted by identity');
+  assert.equal(parsed.crosscoders['cc-other']['5'].label, 'other crosscoder');
+  assert.equal(parsed.crosscoders[ID]['5'].label, 'mine');
+  other.dispose();
+  mine.dispose();
+});
+
+test('writes are atomic: no temp or lock file is left, and a failed rename leaves no temp file', () => {
+  const file = freshFile();
+  const s = AnnotationStore.open(file, ID, { watch: false });
+  for (let i = 0; i < 5; i++) s.upsert(i, { label: `l${i}` });
+  s.dispose();
+  assert.deepEqual(readdirSync(join(file, '..')), ['annotations.json']);
+
+  const dir = join(root, `case-${n++}`);
+  const target = join(dir, 'blocked.json');
+  mkdirSync(join(target, 'occupied'), { recursive: true });
+  throwsLatentDiff(() => writeFileAtomic(target, '{}'), /cannot write/, target);
+  assert.deepEqual(readdirSync(dir), ['blocked.json']);
+});
+
+test('two stores on one file editing different latents keep each other\'s records', () => {
+  const file = freshFile();
+  const a = AnnotationStore.open(file, ID, { watch: false });
+  const b = AnnotationStore.open(file, ID, { watch: false });
+  a.upsert(1, { label: 'from A' });
+  b.upsert(2, { label: 'from B' });
+  a.upsert(3, { label: 'from A again' });
+  const onDisk = AnnotationStore.open(file, ID, { watch: false });
+  assert.deepEqual(onDisk.all().map((r) => [r.latent, r.label]), [[1, 'from A'], [2, 'from B'], [3, 'from A again']]);
+  assert.deepEqual(a.all().map((r) => r.latent), [1, 2, 3], 'A picked up B\'s record when it wrote');
+
+  // A removal by B is not undone by A's next write (A's memory still had latent 1 until then).
+  b.remove(1);
+  a.upsert(4, { label: 'from A' });
+  onDisk.reload();
+  assert.deepEqual(onDisk.all().map((r) => r.latent), [2, 3, 4]);
+
+  // Both edit the same latent, different fields: both fields survive.
+  a.upsert(2, { notes: 'notes by A' });
+  b.upsert(2, { status: 'rejected' });
+  onDisk.reload();
+  assert.deepEqual({ ...onDisk.get(2), updatedAt: '' }, { latent: 2, label: 'from B', notes: 'notes by A', status: 'rejected', evidence: [], updatedAt: '' });
+  for (const s of [a, b, onDisk]) s.dispose();
+});
+
+test('two processes writing different latents at the same time lose nothing', async () => {
+  const file = freshFile();
+  const writer = join(import.meta.dirname, 'annotations-concurrent-writer.ts');
+  const run = (from: number) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', writer, file, ID, String(from), '25'], { cwd: join(import.meta.dirname, '../..') });
+  await Promise.all([run(0), run(1000)]);
+  const s = AnnotationStore.open(file, ID, { watch: false });
+  const latents = s.all().map((r) => r.latent);
+  assert.equal(latents.length, 50);
+  assert.deepEqual(latents, [...Array.from({ length: 25 }, (_, i) => i), ...Array.from({ length: 25 }, (_, i) => 1000 + i)]);
+  s.dispose();
+  assert.deepEqual(readdirSync(join(file, '..')), ['annotations.json']);
+});
+
+test('a malformed file is reported with file and problem, the store is read-only, the file is never overwritten', () => {
+  const cases: [string, RegExp][] = [
+    ['{ "format": "latent-diff-annotations", "version": 1, "crosscoders": { "x": { "3": {"label": "a",', /not valid JSON/],
+    ['{"format":"latent-diff-annotations","version":1,"crosscoders":{"x":{"3":{"label":"a","status":"maybe"}}}}', /\["3"\]\.status: expected one of "hypothesis"/],
+    ['{"format":"latent-diff-annotations","version":1,"crosscoders":{"x":{"03":{"label":"a","status":"confirmed"}}}}', /"03" is not a latent id/],
+    ['{"format":"latent-diff-annotations","version":7,"crosscoders":{}}', /newer Latent Diff \(format version 7\)/],
+    ['{"format":"something-else","version":1}', /"format" must be "latent-diff-annotations"/],
+    ['[1, 2, 3]', /expected a JSON object/],
+  ];
+  for (const [text, pattern] of cases) {
+    const file = freshFile();
+    writeFileSync(file, text);
+    const s = AnnotationStore.open(file, ID, { watch: false });
+    assert.ok(s.error instanceof LatentDiffError, `no error reported for ${text}`);
+    assert.equal(s.error.file, file);
+    assert.match(s.error.message, pattern);
+    assert.match(s.error.message, /will not be overwritten/);
+    assert.equal(s.readOnly, true);
+    throwsLatentDiff(() => s.upsert(1, { label: 'x' }), pattern, file);
+    throwsLatentDiff(() => s.addEvidence(1, evidence(0, 1)), pattern, file);
+    throwsLatentDiff(() => s.importJson('{"1": "x"}'), pattern, file);
+    assert.equal(readFileSync(file, 'utf8'), text);
+    assert.deepEqual(readdirSync(join(file, '..')), ['annotations.json']);
+    s.dispose();
+  }
+});
+
+test('a file broken after opening is not overwritten by the next edit; fixing it makes the store writable again', () => {
+  const file = freshFile();
+  const s = AnnotationStore.open(file, ID, { watch: false });
+  s.upsert(1, { label: 'kept' });
+  const good = readFileSync(file, 'utf8');
+  const broken = good.replace('"hypothesis"', '"hypothesis" oops');
+  writeFileSync(file, broken);
+  throwsLatentDiff(() => s.upsert(2, { label: 'lost?' }), /not valid JSON/, file);
+  assert.equal(readFileSync(file, 'utf8'), broken);
+  assert.equal(s.readOnly, true);
+  assert.equal(s.get(1)?.label, 'kept', 'the last good records stay visible');
+  writeFileSync(file, good);
+  s.reload();
+  assert.equal(s.error, undefined);
+  s.upsert(2, { label: 'now saved' });
+  assert.deepEqual(s.all().map((r) => r.label), ['kept', 'now saved']);
+  s.dispose();
+});
+
+test('bad edits are LatentDiffErrors and change nothing', () => {
+  const file = freshFile();
+  const s = AnnotationStore.open(file, ID, { watch: false });
+  throwsLatentDiff(() => s.upsert(-1, { label: 'x' }), /non-negative integer/);
+  throwsLatentDiff(() => s.upsert(1.5, { label: 'x' }), /non-negative integer/);
+  throwsLatentDiff(() => s.upsert(1, { status: 'maybe' as never }), /expected one of/);
+  const backwards = { ...evidence(3, 1), range: { start: { line: 3, character: 5 }, end: { line: 2, character: 0 } } };
+  throwsLatentDiff(() => s.addEvidence(1, backwards), /end is before start/);
+  throwsLatentDiff(() => s.addEvidence(1, { ...evidence(3, 1), activation: Number.NaN }), /finite number/);
+  assert.deepEqual(s.all(), []);
+  s.dispose();
+});
+
+test('an external change to the file (git pull, another window) is picked up by the watcher', async () => {
+  const file = freshFile();
+  const watched = AnnotationStore.open(file, ID, { debounceMs: 20 });
+  const writer = AnnotationStore.open(file, ID, { watch: false });
+  const events: AnnotationChange[] = [];
+  const changed = new Promise<void>((resolve) =>
+    watched.onDidChange((e) => {
+      events.push(e);
+      if (watched.get(9)?.label === 'from elsewhere') resolve();
+    }),
+  );
+  writer.upsert(9, { label: 'from elsewhere' });
+  await changed;
+  assert.deepEqual(events.at(-1), { latents: [9], external: true });
+
+  const broken = new Promise<void>((resolve) => watched.onDidChange(() => watched.error && resolve()));
+  writeFileSync(file, '{ not json');
+  await broken;
+  assert.match(watched.error!.message, /not valid JSON/);
+  watched.dispose();
+  writer.dispose();
+});
+
+test('own edits notify listeners as non-external changes', () => {
+  const file = freshFile();
+  const s = AnnotationStore.open(file, ID, { watch: false });
+  const events: AnnotationChange[] = [];
+  s.onDidChange((e) => events.push(e)).dispose();
+  const sub = s.onDidChange((e) => events.push(e));
+  s.upsert(4, { label: 'x' });
+  s.remove(4);
+  s.remove(4);
+  sub.dispose();
+  s.upsert(5, { label: 'unheard' });
+  assert.deepEqual(events, [
+    { latents: [4], external: false },
+    { latents: [4], external: false },
+  ]);
+  s.dispose();
+});
