@@ -1,0 +1,169 @@
+/**
+ * examples.db: the paper's max-activating examples in its SQLite schema (method.md 5.3), so its published
+ * files and ours are interchangeable:
+ *   sequences(sequence_idx INTEGER PRIMARY KEY, token_ids BLOB)            token ids, int32 little-endian
+ *   quantile_examples(feature_idx, quantile_idx, activation REAL, sequence_idx, PK(feature_idx, sequence_idx))
+ *   activation_details(feature_idx, sequence_idx, positions BLOB, activation_values BLOB, PK(...))
+ *                                                                         int32 LE positions, float32 LE values
+ *
+ * SQLite binding: node-sqlite3-wasm, SQLite compiled to WebAssembly with a VFS over Node's fs. Chosen because
+ * it runs unchanged in VS Code's Electron extension host and in the CLI on Node 20, and reads a multi-GB
+ * published database from disk page by page:
+ * - node:sqlite is not in Node 20 (the CLI's floor) and its availability in Electron depends on the VS Code release;
+ * - better-sqlite3 is a native module: built for Node's ABI it does not load in Electron without a rebuild
+ *   per VS Code version and platform;
+ * - sql.js (also WASM) keeps the whole database in memory and writes it back as one byte array: fine for
+ *   small files, not for the paper's databases.
+ * The database is written to a temporary file and renamed, so a reader never sees a half-written one.
+ */
+import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { Database } from 'node-sqlite3-wasm';
+import { LatentDiffError } from '../errors';
+
+export interface ExampleRow {
+  latent: number;
+  quantile: number;
+  /** Sequence max of the scaled activation. */
+  activation: number;
+  sequenceIdx: number;
+  positions: Int32Array;
+  values: Float32Array;
+}
+
+const SCHEMA = `
+CREATE TABLE sequences (sequence_idx INTEGER PRIMARY KEY, token_ids BLOB NOT NULL);
+CREATE TABLE quantile_examples (feature_idx INTEGER NOT NULL, quantile_idx INTEGER NOT NULL, activation REAL NOT NULL, sequence_idx INTEGER NOT NULL, PRIMARY KEY (feature_idx, sequence_idx));
+CREATE TABLE activation_details (feature_idx INTEGER NOT NULL, sequence_idx INTEGER NOT NULL, positions BLOB NOT NULL, activation_values BLOB NOT NULL, PRIMARY KEY (feature_idx, sequence_idx));
+`;
+
+const REQUIRED: Record<string, string[]> = {
+  sequences: ['sequence_idx', 'token_ids'],
+  quantile_examples: ['feature_idx', 'quantile_idx', 'activation', 'sequence_idx'],
+  activation_details: ['feature_idx', 'sequence_idx', 'positions', 'activation_values'],
+};
+
+function leBytes(a: Int32Array | Float32Array): Uint8Array {
+  const out = new Uint8Array(a.length * 4);
+  const view = new DataView(out.buffer);
+  if (a instanceof Int32Array) a.forEach((v, i) => view.setInt32(i * 4, v, true));
+  else a.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  return out;
+}
+
+function readInt32s(b: Uint8Array): Int32Array {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return Int32Array.from({ length: b.byteLength >> 2 }, (_, i) => view.getInt32(i * 4, true));
+}
+
+function readFloat32s(b: Uint8Array): Float32Array {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return Float32Array.from({ length: b.byteLength >> 2 }, (_, i) => view.getFloat32(i * 4, true));
+}
+
+export function writeExamplesDb(path: string, sequences: Iterable<{ index: number; ids: Int32Array }>, examples: Iterable<ExampleRow>): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  rmSync(tmp, { force: true });
+  const db = new Database(tmp);
+  try {
+    db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;');
+    db.exec(SCHEMA);
+    db.exec('BEGIN');
+    const seq = db.prepare('INSERT INTO sequences VALUES (?, ?)');
+    const ex = db.prepare('INSERT INTO quantile_examples VALUES (?, ?, ?, ?)');
+    const det = db.prepare('INSERT INTO activation_details VALUES (?, ?, ?, ?)');
+    try {
+      for (const s of sequences) seq.run([s.index, leBytes(s.ids)]);
+      for (const e of examples) {
+        ex.run([e.latent, e.quantile, e.activation, e.sequenceIdx]);
+        det.run([e.latent, e.sequenceIdx, leBytes(e.positions), leBytes(e.values)]);
+      }
+    } finally {
+      seq.finalize();
+      ex.finalize();
+      det.finalize();
+    }
+    db.exec('COMMIT');
+  } finally {
+    db.close();
+  }
+  chmodSync(tmp, 0o644);
+  renameSync(tmp, path);
+}
+
+export interface Example {
+  quantile: number;
+  /** Sequence max of the scaled activation (the paper's "Max Activation"). */
+  maxAct: number;
+  sequenceIdx: number;
+  tokenIds: Int32Array;
+  /** Dense per-token scaled activations (0 where the latent does not fire). */
+  acts: Float32Array;
+}
+
+export interface ExamplesDb {
+  readonly path: string;
+  /**
+   * A latent's examples as the paper's reader gives them: bins from highest to lowest, within a bin by
+   * activation descending, at most perQuantile (default 20) per bin.
+   */
+  examplesFor(latent: number, opts?: { perQuantile?: number }): Example[];
+  close(): void;
+}
+
+export function openExamplesDb(path: string): ExamplesDb {
+  if (!existsSync(path)) throw new LatentDiffError(path, 'examples database not found', 'not-found');
+  let db: Database;
+  try {
+    db = new Database(path, { readOnly: true });
+  } catch (e) {
+    throw new LatentDiffError(path, `cannot open as SQLite (${(e as Error).message})`, 'bad-examples-db');
+  }
+  try {
+    for (const [table, cols] of Object.entries(REQUIRED)) {
+      const have = (db.all(`PRAGMA table_info(${table})`) as { name: string }[]).map((r) => r.name);
+      if (have.length === 0) throw new LatentDiffError(path, `has no table "${table}": not an examples database in the paper's schema`, 'bad-examples-db');
+      const missing = cols.filter((c) => !have.includes(c));
+      if (missing.length) throw new LatentDiffError(path, `table "${table}" lacks column(s) ${missing.join(', ')}`, 'bad-examples-db');
+    }
+  } catch (e) {
+    db.close();
+    if (e instanceof LatentDiffError) throw e;
+    throw new LatentDiffError(path, `not a readable SQLite database (${(e as Error).message})`, 'bad-examples-db');
+  }
+  return {
+    path,
+    examplesFor(latent, opts = {}) {
+      const per = opts.perQuantile ?? 20;
+      const rows = db.all(
+        'SELECT quantile_idx AS q, activation AS a, sequence_idx AS s FROM quantile_examples WHERE feature_idx = ? ORDER BY quantile_idx DESC, activation DESC, sequence_idx ASC',
+        [latent],
+      ) as { q: number; a: number; s: number }[];
+      const taken = new Map<number, number>();
+      const out: Example[] = [];
+      for (const r of rows) {
+        const n = taken.get(r.q) ?? 0;
+        if (n >= per) continue;
+        taken.set(r.q, n + 1);
+        const seq = db.get('SELECT token_ids FROM sequences WHERE sequence_idx = ?', [r.s]) as { token_ids: Uint8Array } | null;
+        if (!seq) throw new LatentDiffError(path, `quantile_examples refers to sequence ${r.s}, which is not in "sequences"`, 'bad-examples-db');
+        const tokenIds = readInt32s(seq.token_ids);
+        const acts = new Float32Array(tokenIds.length);
+        const det = db.get('SELECT positions, activation_values FROM activation_details WHERE feature_idx = ? AND sequence_idx = ?', [latent, r.s]) as
+          | { positions: Uint8Array; activation_values: Uint8Array }
+          | null;
+        if (det) {
+          const pos = readInt32s(det.positions);
+          const vals = readFloat32s(det.activation_values);
+          pos.forEach((p, i) => {
+            if (p >= 0 && p < acts.length) acts[p] = vals[i];
+          });
+        }
+        out.push({ quantile: r.q, maxAct: r.a, sequenceIdx: r.s, tokenIds, acts });
+      }
+      return out;
+    },
+    close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Token ids -> what the statistics need per token: both models' residuals and the crosscoder's raw codes f
+ * (after the BatchTopK threshold). Each sequence runs on its own, so its numbers never depend on which other
+ * sequences a run or shard holds.
+ */
+import type { Bundle } from '../../bundle/bundle';
+import { LatentDiffError } from '../../errors';
+import { CrosscoderRunner } from '../../graphs/crosscoder-runner';
+import { createSession, type ProviderChoice } from '../../worker/providers';
+import type { LatentMetrics, ProviderSetting } from '../../types';
+import { OnnxResidualModel, type ResidualModel } from '../model-runner';
+
+export interface EncodedSequence {
+  xBase: Float32Array;
+  xChat: Float32Array;
+  /** [T x D] raw codes. */
+  f: Float32Array;
+}
+
+export interface SequenceEncoder {
+  encode(ids: Int32Array): Promise<EncodedSequence>;
+  readonly provider: string;
+  dispose(): Promise<void>;
+}
+
+async function residualModel(bundle: Bundle, role: 'base' | 'chat', provider: ProviderSetting, choice: ProviderChoice): Promise<ResidualModel> {
+  const source = bundle[role];
+  if (source.kind !== 'onnx') {
+    throw new LatentDiffError(bundle.file, `the ${role} model is a Hugging Face folder; offline statistics run on ONNX models in this version`, 'unsupported');
+  }
+  const session = await createSession(source.path, provider, choice);
+  return new OnnxResidualModel(source, session, bundle.dModel);
+}
+
+export async function openSequenceEncoder(bundle: Bundle, metrics: LatentMetrics, opts: { provider: ProviderSetting; cacheDir: string }): Promise<SequenceEncoder> {
+  const choice: ProviderChoice = {};
+  const base = await residualModel(bundle, 'base', opts.provider, choice);
+  const chat = await residualModel(bundle, 'chat', opts.provider, choice);
+  const runner = await CrosscoderRunner.create(bundle.crosscoder, metrics, {
+    cacheDir: opts.cacheDir,
+    topK: 1,
+    outputs: { top: false, summary: false, selected: false, raw: true, recon: false },
+    ...(choice.current && choice.current !== 'cpu' ? { sessionOptions: { executionProviders: [choice.current] } } : {}),
+  });
+  return {
+    provider: choice.current ?? 'cpu',
+    async encode(ids) {
+      const list = Array.from(ids);
+      const xBase = await base.residual(list);
+      const xChat = await chat.residual(list);
+      const r = await runner.encode(xBase, xChat, ids.length);
+      return { xBase, xChat, f: r.raw! };
+    },
+    async dispose() {
+      await base.dispose();
+      await chat.dispose();
+      await runner.dispose();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import { createReadStream, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { LatentDiffError } from '../errors';
+
+/** Streams the lines of a UTF-8 text file (CRLF or LF), with 1-based line numbers and the bytes read so far. */
+export async function* readLines(file: string): AsyncGenerator<{ line: string; lineNo: number; fraction: number }> {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (e) {
+    throw new LatentDiffError(file, `cannot read dataset file (${(e as NodeJS.ErrnoException).code ?? e})`, 'not-found');
+  }
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      lineNo++;
+      yield { line, lineNo, fraction: size ? Math.min(1, stream.bytesRead / size) : 1 };
+    }
+  } catch (e) {
+    throw new LatentDiffError(file, `cannot read dataset file (${(e as Error).message})`, 'unreadable');
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+}
