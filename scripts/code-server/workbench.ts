@@ -1,0 +1,109 @@
+/**
+ * Driving the VS Code workbench served by code-server from Playwright in Debian's Chromium: open it, run
+ * palette commands, answer input boxes, reach webview content (two iframes deep), take screenshots.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
+import { waitFor } from './wait';
+
+export const CHROMIUM = process.env.LATENT_DIFF_CHROMIUM ?? '/usr/bin/chromium';
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(viewport = { width: 1440, height: 900 }): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM}: Chromium not found; install it (apt-get install -y chromium) or set LATENT_DIFF_CHROMIUM`);
+  }
+  const profile = mkdtempSync(join(tmpdir(), 'latent-diff-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Loads the workbench and waits until it is interactive. */
+export async function openWorkbench(page: Page, url: string, timeoutMs = 60_000): Promise<void> {
+  await page.goto(url);
+  await waitForWorkbench(page, timeoutMs);
+}
+
+/** Waits for the workbench (after a load or a window reload): editor area, status bar, explorer contents. */
+export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<void> {
+  for (const selector of ['.monaco-workbench .part.editor', '.monaco-workbench .part.statusbar', '.explorer-folders-view .monaco-list-row']) {
+    await page.locator(selector).first().waitFor({ timeout: timeoutMs });
+  }
+}
+
+const quickInput = (page: Page) => page.locator('.quick-input-widget');
+
+/** F1, type the command's title, pick the entry whose label is exactly that title. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.locator('.monaco-workbench').press('F1');
+  const input = quickInput(page).locator('input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const row = quickInput(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) });
+  await row.first().click();
+  await quickInput(page).waitFor({ state: 'hidden' }).catch(() => undefined);
+}
+
+/** Waits for a quick input (input box or pick list) and submits `text`. */
+export async function answerInput(page: Page, text: string): Promise<void> {
+  const input = quickInput(page).locator('input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(text);
+  await input.press('Enter');
+}
+
+/** Opens a workspace file by name through Quick Open (Ctrl+P). */
+export async function quickOpen(page: Page, fileName: string): Promise<void> {
+  await page.locator('.monaco-workbench').press('Control+P');
+  const input = quickInput(page).locator('input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(fileName);
+  await quickInput(page).locator('.monaco-list-row', { hasText: fileName }).first().click();
+  await page.locator(`.tabs-container .tab[data-resource-name="${fileName}"]`).waitFor();
+}
+
+/**
+ * The content frame of a webview whose document contains `selector`: iframe.webview -> its frame ->
+ * iframe#active-frame -> its frame.
+ */
+export async function webviewFrame(page: Page, selector: string, timeoutMs = 30_000): Promise<Frame> {
+  return waitFor(`a webview containing ${selector}`, async () => {
+    for (const outer of await page.locator('iframe.webview').elementHandles()) {
+      const outerFrame = await outer.contentFrame();
+      const inner = await outerFrame?.$('iframe#active-frame');
+      const frame = await inner?.contentFrame();
+      if (frame && (await frame.locator(selector).count()) > 0) return frame;
+    }
+    return undefined;
+  }, { timeoutMs, intervalMs: 200 });
+}
+
+let shot = 0;
+/** Saves a numbered full-window screenshot and returns its path. */
+export async function screenshot(page: Page, outDir: string, name: string): Promise<string> {
+  const file = join(outDir, `${String(++shot).padStart(2, '0')}-${name}.png`);
+  mkdirSync(dirname(file), { recursive: true });
+  await page.screenshot({ path: file });
+  return file;
+}
