@@ -87,8 +87,9 @@ export interface StatsJobHooks {
   onProgress?: (p: StatsProgress) => void;
   onBadRecord?: (b: BadRecord) => void;
   signal?: AbortSignal;
-  /** Replaces the ONNX models (tests). */
+  /** Already opened models and tokenizer to reuse (tests, or a worker that keeps them between jobs). */
   encoder?: SequenceEncoder;
+  tokenizer?: GemmaTokenizer;
 }
 
 export interface StatsJobResult {
@@ -199,7 +200,7 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
 
   const doScan = !opts.maxFrom;
   const doExamples = !!opts.maxFrom || shard.count === 1;
-  const tokenizer = GemmaTokenizer.fromFiles(bundle.tokenizer.json, bundle.tokenizer.config);
+  const tokenizer = hooks.tokenizer ?? GemmaTokenizer.fromFiles(bundle.tokenizer.json, bundle.tokenizer.config);
   const template = chatTemplateOf(bundle);
   const tids = templateIds(tokenizer, bundle.tokenizer.json);
   const encoder = hooks.encoder ?? (await openSequenceEncoder(bundle, metrics, { provider: opts.provider ?? 'auto', cacheDir }));
