@@ -89,10 +89,11 @@ function checkEncode(res: EncodeResult, ref: Reference, T: number, D: number, K:
     if (loose === 0) {
       assert.ok(relErr(res.latentMax[j], max, ref.aMag[arg * D + j]) < TOL, `max of latent ${j}: ${res.latentMax[j]} vs ${max}`);
       assert.ok(gotArg >= 0 && gotArg < T);
-      // The argmax token holds the max (ties within rounding allowed), and it is the first such token.
+      // The argmax token holds the max (near-ties within rounding either way); on an exact tie (identical
+      // tokens) it is the first of them.
       assert.ok(sameAct(res.latentMax[j], ref, gotArg * D + j), `argmax of latent ${j}`);
       if (max === 0) assert.equal(gotArg, 0, `argmax of silent latent ${j}`);
-      else for (let t = 0; t < gotArg; t++) assert.ok(ref.a[t * D + j] < res.latentMax[j] * (1 + TOL) || ref.ambiguous[t * D + j], `latent ${j}: earlier token ${t} already reached the max`);
+      else for (let t = 0; t < gotArg; t++) assert.ok(ref.a[t * D + j] !== ref.a[gotArg * D + j], `latent ${j}: token ${t} ties with the argmax ${gotArg} and comes first`);
     }
   }
   assert.equal(res.selected.length, select.length);
@@ -152,6 +153,34 @@ for (const c of encodeCases) {
     });
   });
 }
+
+test('argmax picks the first of identical tokens, within a chunk and across chunks', async () => {
+  await withDir(async (dir) => {
+    const d = 16;
+    const D = 96;
+    const T = 12;
+    const x = randomTokens(T, d, 12);
+    for (const [from, to] of [[1, 6], [1, 11], [3, 4]]) {
+      x.xBase.copyWithin(to * d, from * d, (from + 1) * d);
+      x.xChat.copyWithin(to * d, from * d, (from + 1) * d);
+    }
+    const { ckpt, w } = writeFixture(dir, { d, D, seed: 4, layout: 'LDd' });
+    const ref = reference(w, ckpt, x, T);
+    let ties = 0;
+    for (let j = 0; j < D; j++) {
+      let best = 0;
+      for (let t = 1; t < T; t++) if (ref.a[t * D + j] > ref.a[best * D + j]) best = t;
+      if ((best === 1 || best === 3) && ref.a[best * D + j] > 0) ties++;
+    }
+    assert.ok(ties > 10, `the duplicated tokens hold the max of ${ties} latents`);
+    const runner = await CrosscoderRunner.create(ckpt, await metricsOf(ckpt, dir), { cacheDir: dir, topK: 3, chunkTokens: 5 });
+    try {
+      checkEncode(await runner.encode(x.xBase, x.xChat, T, []), ref, T, D, 3, []);
+    } finally {
+      await runner.dispose();
+    }
+  });
+});
 
 test('raw activations and reconstructions (exact path) agree with the reference and with the fast path', async () => {
   await withDir(async (dir) => {
