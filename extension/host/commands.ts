@@ -1,0 +1,265 @@
+/**
+ * The "Latent Diff" commands. Each one works from the command palette with no argument (asking with
+ * quick picks / input boxes when it needs something) and also accepts its inputs as arguments, so other
+ * commands, keybindings and tests can drive it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { CancelledError } from '../engine/worker/client';
+import { ANNOTATION_STATUSES, type AnnotationStatus } from '../protocol/messages';
+import { verdictOf } from '../protocol/latent-verdict';
+import type { Annotations } from './annotations';
+import { evidencePath } from './editor-actions';
+import { standaloneTokenHtml } from './export-html';
+import { exactVector, topKVector } from './highlight-series';
+import type { LatentPages } from './latent-pages';
+import type { LiveAnalysis } from './live-analysis';
+import type { Session } from './session';
+import { SECTION } from './settings';
+import type { TokenPanel } from './token-panel';
+import { exportData } from './webview-payloads';
+
+export interface CommandDeps {
+  context: vscode.ExtensionContext;
+  session: Session;
+  annotations: Annotations;
+  tokenPanel: TokenPanel;
+  latentPages: LatentPages;
+  live: LiveAnalysis;
+}
+
+type Handler = (...args: unknown[]) => unknown;
+
+export function registerCommands(d: CommandDeps): vscode.Disposable[] {
+  const { session, annotations } = d;
+
+  const wrap = (id: string, handler: Handler) => vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+    try {
+      return await handler(...args);
+    } catch (e) {
+      if (e instanceof CancelledError) return undefined;
+      void vscode.window.showErrorMessage(`Latent Diff: ${(e as Error).message}`);
+      return undefined;
+    }
+  });
+
+  const openWithProgress = () => vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Latent Diff: opening bundle…' },
+    () => session.ensureBundle());
+
+  const setBundlePath = async (value: string) => {
+    const c = vscode.workspace.getConfiguration(SECTION);
+    const i = c.inspect<string>('bundlePath');
+    const targets: vscode.ConfigurationTarget[] = [];
+    if (i?.workspaceFolderValue !== undefined) targets.push(vscode.ConfigurationTarget.WorkspaceFolder);
+    if (i?.workspaceValue !== undefined && vscode.workspace.isTrusted) targets.push(vscode.ConfigurationTarget.Workspace);
+    if (targets.length === 0 || value !== '') targets.push(vscode.ConfigurationTarget.Global);
+    for (const t of targets) await c.update('bundlePath', value || undefined, t);
+    session.reloadSettings();
+  };
+
+  const editorOrFail = () => {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) throw new Error('open a text editor first: the command analyses the active editor');
+    return editor;
+  };
+
+  /** After the first analysis with nothing highlighted, highlight its strongest chat-only latent (else its strongest). */
+  const defaultHighlight = async () => {
+    const a = session.analysis;
+    if (!a || session.request.mode !== 'none' || a.result.latents.length === 0) return;
+    const m = await session.ensureMetrics().catch(() => undefined);
+    const t = session.settings.thresholds;
+    const pick = (m && a.result.latents.find((l) => m.deltaNorm[l.latent] > t.chatOnlyAbove)) ?? a.result.latents[0];
+    if (session.request.mode === 'none') session.highlightLatent(pick.latent, 0);
+  };
+
+  const analyze = async (range: vscode.Range | undefined, editor: vscode.TextEditor) => {
+    const a = await session.analyze(editor.document, range);
+    if (!a) return undefined;
+    await defaultHighlight();
+    return { tokens: a.result.tokens.length, latents: a.result.latents.length };
+  };
+
+  const parseLatents = (text: string): number[] | undefined => {
+    const parts = text.split(/[\s,+]+/).filter(Boolean).map((p) => Number(p.replace(/^#/, '')));
+    const D = session.bundle?.info.dictSize ?? Infinity;
+    if (parts.length < 1 || parts.length > 2 || !parts.every((j) => Number.isInteger(j) && j >= 0 && j < D)) return undefined;
+    return parts;
+  };
+
+  const latentArgument = (arg: unknown): number[] | undefined => {
+    if (typeof arg === 'number') return parseLatents(String(arg));
+    if (typeof arg === 'string') return parseLatents(arg);
+    if (Array.isArray(arg)) return parseLatents(arg.join(','));
+    return undefined;
+  };
+
+  /** Asks for a latent: the analysed document's active latents first, any id can be typed. */
+  const askLatents = async (title: string, allowTwo: boolean): Promise<number[] | undefined> => {
+    await session.ensureBundle();
+    const m = session.metrics;
+    const t = session.settings.thresholds;
+    const items: (vscode.QuickPickItem & { latent?: number })[] = (session.analysis?.result.latents ?? []).slice(0, 200).map((l) => ({
+      label: `#${l.latent}`,
+      description: `max ${l.max.toFixed(2)} · ${l.count} tokens${m ? ` · ${verdictOf(m.deltaNorm[l.latent], session.stats?.nuError?.[l.latent] ?? NaN, session.stats?.nuReconstruction?.[l.latent] ?? NaN, t).badge} · Δnorm ${m.deltaNorm[l.latent].toFixed(2)}` : ''}`,
+      detail: annotations.label(l.latent) || undefined,
+      latent: l.latent,
+    }));
+    const qp = vscode.window.createQuickPick<vscode.QuickPickItem & { latent?: number }>();
+    qp.title = title;
+    qp.placeholder = allowTwo ? 'Pick a latent active in the analysed text, or type an id (two ids for two colours: "12, 345")' : 'Pick a latent active in the analysed text, or type its id';
+    qp.items = items;
+    qp.matchOnDescription = true;
+    qp.matchOnDetail = true;
+    return new Promise((resolve) => {
+      qp.onDidAccept(() => {
+        const typed = parseLatents(qp.value);
+        const picked = qp.selectedItems[0]?.latent;
+        const result = typed && (allowTwo || typed.length === 1) ? typed : picked !== undefined ? [picked] : undefined;
+        if (result) { resolve(result); qp.hide(); }
+      });
+      qp.onDidHide(() => { resolve(undefined); qp.dispose(); });
+      qp.show();
+    });
+  };
+
+  const oneLatent = async (arg: unknown, title: string): Promise<number | undefined> => {
+    await session.ensureBundle();
+    const given = latentArgument(typeof arg === 'object' && arg !== null && !Array.isArray(arg) ? (arg as { latent?: unknown }).latent : arg);
+    if (given) return given[0];
+    const highlighted = session.highlightedLatents()[0];
+    const picked = await askLatents(highlighted !== undefined ? `${title} (Enter on an empty box keeps #${highlighted})` : title, false);
+    return picked?.[0] ?? highlighted;
+  };
+
+  const exportHtml = async (arg?: unknown) => {
+    const a = session.analysis;
+    if (!a) throw new Error('nothing to export yet: run "Latent Diff: Analyze Document" first');
+    let target = arg instanceof vscode.Uri ? arg : typeof arg === 'string' ? vscode.Uri.file(arg) : undefined;
+    if (!target) {
+      const base = a.uri.scheme === 'file' ? vscode.Uri.file(`${a.uri.fsPath}.latent-diff.html`) : undefined;
+      target = await vscode.window.showSaveDialog({ defaultUri: base, filters: { HTML: ['html'] }, title: 'Export Token View as HTML' });
+      if (!target) return undefined;
+    }
+    const script = readFileSync(d.context.asAbsolutePath('dist/webview/token-export.js'), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
+    const css = readFileSync(d.context.asAbsolutePath('media/webview.css'), 'utf8');
+    const html = standaloneTokenHtml(exportData(a.result, `${a.title} — Latent Diff`, session.highlight), script, css);
+    await vscode.workspace.fs.writeFile(target, Buffer.from(html, 'utf8'));
+    const open = await vscode.window.showInformationMessage(`Latent Diff: exported ${a.result.tokens.length} tokens to ${target.fsPath}`, 'Reveal');
+    if (open) await vscode.commands.executeCommand('revealFileInOS', target);
+    return target.fsPath;
+  };
+
+  return [
+    wrap('latentDiff.openBundle', async (arg?: unknown) => {
+      let dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : undefined;
+      if (!dir) {
+        const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: true, canSelectMany: false, openLabel: 'Open Bundle', filters: { 'Bundle': ['json'] }, title: 'Open a Latent Diff bundle folder (or its bundle.json)' });
+        if (!picked?.[0]) return undefined;
+        dir = picked[0].fsPath;
+      }
+      await setBundlePath(dir);
+      const b = await openWithProgress();
+      void vscode.window.showInformationMessage(`Latent Diff: opened ${b.info.name} (${b.info.dictSize.toLocaleString('en-US')} latents, ${b.info.baseModel} vs ${b.info.chatModel}).`);
+      return b.info;
+    }),
+    wrap('latentDiff.useDemoBundle', async () => {
+      await setBundlePath('');
+      const b = await openWithProgress();
+      return b.info;
+    }),
+    wrap('latentDiff.analyzeDocument', async () => analyze(undefined, editorOrFail())),
+    wrap('latentDiff.analyzeSelection', async () => {
+      const editor = editorOrFail();
+      if (editor.selection.isEmpty) throw new Error('select some text first (or use "Analyze Document")');
+      return analyze(new vscode.Range(editor.selection.start, editor.selection.end), editor);
+    }),
+    wrap('latentDiff.highlightLatent', async (arg?: unknown) => {
+      const latents = latentArgument(arg) ?? await askLatents('Highlight Latent', true);
+      if (!latents) return undefined;
+      session.setHighlight({ mode: 'latents', latents });
+      return latents;
+    }),
+    wrap('latentDiff.highlightChatSpecificity', async () => {
+      await session.ensureMetrics();
+      await session.ensureStats();
+      session.setHighlight({ mode: 'chat-specificity' });
+      if (!session.stats?.nuError) void vscode.window.showInformationMessage(`Latent Diff: ${session.highlight.note}`);
+    }),
+    wrap('latentDiff.clearHighlights', () => session.setHighlight({ mode: 'none' })),
+    wrap('latentDiff.toggleLiveAnalysis', () => {
+      d.live.setEnabled(!d.live.isEnabled);
+      void vscode.window.setStatusBarMessage(`Latent Diff: live analysis ${d.live.isEnabled ? 'on' : 'off'}`, 3000);
+      return d.live.isEnabled;
+    }),
+    wrap('latentDiff.showTokenPanel', () => d.tokenPanel.show()),
+    wrap('latentDiff.showLatent', async (arg?: unknown) => {
+      const latent = await oneLatent(arg, 'Show Latent');
+      if (latent !== undefined) d.latentPages.show(latent);
+      return latent;
+    }),
+    wrap('latentDiff.annotateLatent', async (arg?: unknown) => {
+      const latent = await oneLatent(arg, 'Annotate Latent');
+      if (latent === undefined) return undefined;
+      const given = (typeof arg === 'object' && arg !== null ? arg : {}) as { label?: unknown; notes?: unknown; status?: unknown };
+      const current = annotations.get(latent);
+      const label = typeof given.label === 'string' ? given.label
+        : await vscode.window.showInputBox({ title: `Annotate latent #${latent}`, prompt: 'Label (what the latent stands for)', value: current?.label ?? '' });
+      if (label === undefined) return undefined;
+      const statusArg = ANNOTATION_STATUSES.find((s) => s === given.status);
+      const status = statusArg ?? (await vscode.window.showQuickPick(ANNOTATION_STATUSES.map((s) => ({ label: s, picked: s === (current?.status ?? 'hypothesis') })), { title: `Status of latent #${latent}` }))?.label as AnnotationStatus | undefined;
+      if (status === undefined) return undefined;
+      const a = annotations.upsert(latent, { label, status, ...(typeof given.notes === 'string' ? { notes: given.notes } : {}) });
+      void vscode.window.setStatusBarMessage(`Latent Diff: annotated #${latent} in ${annotations.filePath}`, 4000);
+      return a;
+    }),
+    wrap('latentDiff.addEvidence', async (arg?: unknown) => {
+      const editor = editorOrFail();
+      if (editor.selection.isEmpty) throw new Error('select the text where the latent fires first');
+      const latent = await oneLatent(arg, 'Add Evidence for Latent');
+      if (latent === undefined) return undefined;
+      const sel = editor.selection;
+      const a = session.analysis;
+      let activation = NaN;
+      if (a && a.uri.toString() === editor.document.uri.toString() && a.version === editor.document.version) {
+        const acts = exactVector(a.result, latent) ?? topKVector(a.result, latent);
+        const from = editor.document.offsetAt(sel.start) - a.base;
+        const to = editor.document.offsetAt(sel.end) - a.base;
+        activation = 0;
+        a.result.tokens.forEach((t, i) => {
+          if (t.start !== null && t.end !== null && t.end > from && t.start < to) activation = Math.max(activation, acts[i]);
+        });
+      }
+      if (Number.isNaN(activation)) throw new Error('analyse this document first (the evidence records the latent\'s activation on the selection)');
+      const text = editor.document.getText(sel);
+      const ann = annotations.addEvidence(latent, {
+        file: evidencePath(editor.document.uri),
+        range: { start: { line: sel.start.line, character: sel.start.character }, end: { line: sel.end.line, character: sel.end.character } },
+        activation,
+        text: text.length > 200 ? `${text.slice(0, 199)}…` : text,
+      });
+      void vscode.window.setStatusBarMessage(`Latent Diff: evidence added to #${latent} (activation ${activation.toFixed(3)})`, 4000);
+      return ann;
+    }),
+    wrap('latentDiff.exportTokenHtml', exportHtml),
+    wrap('latentDiff.exportAnnotations', async (arg?: unknown) => {
+      let target = typeof arg === 'string' ? vscode.Uri.file(arg) : arg instanceof vscode.Uri ? arg : undefined;
+      target ??= await vscode.window.showSaveDialog({ filters: { JSON: ['json'], CSV: ['csv'] }, title: 'Export Annotations' });
+      if (!target) return undefined;
+      await session.ensureBundle();
+      const text = target.path.endsWith('.csv') ? annotations.exportCsv() : annotations.exportJson();
+      writeFileSync(target.fsPath, text);
+      return target.fsPath;
+    }),
+    wrap('latentDiff.importAnnotations', async (arg?: unknown) => {
+      let source = typeof arg === 'string' ? vscode.Uri.file(arg) : arg instanceof vscode.Uri ? arg : undefined;
+      source ??= (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'JSON or CSV': ['json', 'csv'] }, title: 'Import Annotations (ours, or the paper\'s hand labels)' }))?.[0];
+      if (!source) return undefined;
+      await session.ensureBundle();
+      const n = annotations.importText(readFileSync(source.fsPath, 'utf8'), source.path.endsWith('.csv'), source.fsPath);
+      void vscode.window.showInformationMessage(`Latent Diff: imported ${n} annotations from ${source.fsPath}`);
+      return n;
+    }),
+  ];
+}

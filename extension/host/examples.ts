@@ -1,0 +1,77 @@
+/**
+ * Max-activating examples for the latent page, from the bundle's examples.db (ours or the paper's), token
+ * ids decoded with the bundle's tokenizer. Both are opened on first use, never at activation.
+ */
+import { loadBundle } from '../engine/bundle/bundle';
+import { openExamplesDb, type Example, type ExamplesDb } from '../engine/analysis/examples-db';
+import { QUANTILES } from '../engine/analysis/stats/examples-sampler';
+import { GemmaTokenizer } from '../engine/text/tokenizer';
+import type { ExampleSection, ExamplesView } from '../protocol/messages';
+import { toBuffer } from './webview-payloads';
+
+/** Tokens shown either side of an example's strongest token (the paper's dashboards use 50). */
+export const EXAMPLE_WINDOW = 50;
+const PER_QUANTILE = 10;
+
+export function quantileName(q: number): string {
+  const hi = QUANTILES[q];
+  if (hi === undefined) return `quantile ${q}`;
+  const lo = q === 0 ? 0 : QUANTILES[q - 1];
+  return `${Math.round(lo * 100)}–${Math.round(hi * 100)}% of the max activation`;
+}
+
+export function exampleSections(examples: Example[], display: (id: number) => string): ExampleSection[] {
+  const byQuantile = new Map<number, Example[]>();
+  for (const e of examples) byQuantile.set(e.quantile, [...(byQuantile.get(e.quantile) ?? []), e]);
+  return [...byQuantile.entries()].sort((a, b) => b[0] - a[0]).map(([q, list]) => ({
+    name: quantileName(q),
+    examples: list.map((e) => {
+      let arg = 0;
+      for (let i = 1; i < e.acts.length; i++) if (e.acts[i] > e.acts[arg]) arg = i;
+      const from = Math.max(0, arg - EXAMPLE_WINDOW);
+      const to = Math.min(e.tokenIds.length, arg + EXAMPLE_WINDOW + 1);
+      return {
+        maxAct: e.maxAct,
+        strip: {
+          texts: Array.from(e.tokenIds.subarray(from, to), display),
+          acts: toBuffer(e.acts.subarray(from, to)),
+          focus: arg - from,
+          offset: -1,
+        },
+      };
+    }),
+  }));
+}
+
+export class ExamplesSource {
+  private db: ExamplesDb | undefined;
+  private tokenizer: GemmaTokenizer | undefined;
+  private failure = '';
+
+  constructor(private readonly bundleDir: string, private readonly file: string | undefined) {}
+
+  get(latent: number): ExamplesView {
+    if (!this.file) {
+      return { status: 'none', message: 'No examples database: this bundle has none. Compute statistics on a dataset ("Latent Diff: Compute Statistics on Dataset…") or add the paper\'s examples.db to bundle.json ("examples").' };
+    }
+    if (this.failure) return { status: 'none', message: this.failure };
+    try {
+      this.db ??= openExamplesDb(this.file);
+      if (!this.tokenizer) {
+        const t = loadBundle(this.bundleDir).tokenizer;
+        this.tokenizer = GemmaTokenizer.fromFiles(t.json, t.config);
+      }
+      const tok = this.tokenizer;
+      const sections = exampleSections(this.db.examplesFor(latent, { perQuantile: PER_QUANTILE }), (id) => tok.displayToken(id));
+      if (sections.length === 0) return { status: 'none', message: `No examples of latent ${latent} in ${this.file}: it never fired in the statistics data.` };
+      return { status: 'ok', source: this.file, sections };
+    } catch (e) {
+      this.failure = `The examples database cannot be read: ${(e as Error).message}`;
+      return { status: 'none', message: this.failure };
+    }
+  }
+
+  dispose(): void {
+    this.db?.close();
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Extension entry. Activation only wires things up: no tokenizer, no ONNX Runtime, no file reads. The
+ * inference worker starts on the first analysis (or when the sidebar first needs the latent table).
+ */
+import * as vscode from 'vscode';
+import { Annotations } from './annotations';
+import { registerCommands } from './commands';
+import { EditorDecorations } from './decorations';
+import { EditorHighlighter } from './editor-highlighter';
+import { TokenHover } from './hover';
+import { LatentPages } from './latent-pages';
+import { LatentsView } from './latents-view';
+import { LiveAnalysis } from './live-analysis';
+import { disposeLog } from './log';
+import { Session } from './session';
+import { affectsSettings } from './settings';
+import { StatusBar } from './status-bar';
+import { registerTestHook } from './test-hook';
+import { TokenPanel } from './token-panel';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const session = new Session(context);
+  const annotations = new Annotations(session);
+  const decorations = new EditorDecorations();
+  const highlighter = new EditorHighlighter(session, decorations);
+  const live = new LiveAnalysis(session);
+  const latentPages = new LatentPages(context.extensionUri, session, annotations);
+  const openLatent = (latent: number) => latentPages.show(latent);
+  const tokenPanel = new TokenPanel(context.extensionUri, session, annotations, {
+    openLatent,
+    exportHtml: () => void vscode.commands.executeCommand('latentDiff.exportTokenHtml'),
+  });
+  const latentsView = new LatentsView(context.extensionUri, session, annotations, { openLatent });
+  const statusBar = new StatusBar(session, () => live.isEnabled);
+
+  context.subscriptions.push(
+    session, annotations, decorations, highlighter, live, latentPages, tokenPanel, latentsView, statusBar,
+    live.onDidToggle(() => statusBar.update()),
+    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-userdata' }], new TokenHover(session, annotations)),
+    ...registerCommands({ context, session, annotations, tokenPanel, latentPages, live }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!affectsSettings(e)) return;
+      session.reloadSettings();
+      if (affectsSettings(e, 'annotationsFile')) annotations.reopen();
+      if (affectsSettings(e, 'liveAnalysis')) live.setEnabled(session.settings.liveAnalysis);
+      statusBar.update();
+    }),
+    // Trusting the workspace makes its own settings (a bundle path, an annotations file) count.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      session.reloadSettings();
+      annotations.reopen();
+      statusBar.update();
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => annotations.reopen()),
+  );
+  if (session.settings.liveAnalysis) live.setEnabled(true);
+  if (process.env.LATENT_DIFF_TEST_HOOK === '1') {
+    context.subscriptions.push(registerTestHook({ session, decorations, highlighter, annotations, latentsView, tokenPanel, latentPages, live }));
+  }
+}
+
+export function deactivate(): void {
+  disposeLog();
+}

@@ -1,0 +1,76 @@
+/**
+ * Hover on an analysed token: its id and string, then its top latents with activation, tag, Delta-norm
+ * (paper convention, said in the hover), nu ratios when known, and the user's label.
+ */
+import * as vscode from 'vscode';
+import type { TokenInfo } from '../engine/types';
+import { verdictOf } from '../protocol/latent-verdict';
+import type { Annotations } from './annotations';
+import type { Session } from './session';
+
+/** Indices of the tokens with a non-empty span in the document, in document order. */
+export function spanIndex(tokens: readonly TokenInfo[]): Int32Array {
+  const out: number[] = [];
+  tokens.forEach((t, i) => { if (t.start !== null && t.end !== null && t.end > t.start) out.push(i); });
+  return Int32Array.from(out);
+}
+
+/** Index of the token whose [start, end) holds `offset`, or -1 (binary search over spanIndex). */
+export function tokenAt(tokens: readonly TokenInfo[], index: Int32Array, offset: number): number {
+  let lo = 0;
+  let hi = index.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (tokens[index[mid]].start! <= offset) { found = mid; lo = mid + 1; } else hi = mid - 1;
+  }
+  if (found < 0) return -1;
+  const t = tokens[index[found]];
+  return offset < t.end! ? index[found] : -1;
+}
+
+const spanIndexes = new WeakMap<readonly TokenInfo[], Int32Array>();
+
+const code = (s: string) => '`' + s.replace(/`/g, 'ˋ').replace(/\n/g, '↵') + '`';
+const num = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+
+export class TokenHover implements vscode.HoverProvider {
+  constructor(private readonly session: Session, private readonly annotations: Annotations) {}
+
+  provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
+    const a = this.session.analysis;
+    if (!a || a.uri.toString() !== document.uri.toString() || a.version !== document.version) return undefined;
+    const offset = document.offsetAt(position) - a.base;
+    if (offset < 0 || offset >= a.length) return undefined;
+    let index = spanIndexes.get(a.result.tokens);
+    if (!index) spanIndexes.set(a.result.tokens, (index = spanIndex(a.result.tokens)));
+    const i = tokenAt(a.result.tokens, index, offset);
+    if (i < 0) return undefined;
+    const tok = a.result.tokens[i];
+    const md = new vscode.MarkdownString();
+    md.supportHtml = false;
+    md.isTrusted = false;
+    md.appendMarkdown(`**Latent Diff** · token ${i}: id ${tok.id} ${code(tok.text)}${tok.template ? ' · chat-template token' : ''}\n\n`);
+    const m = this.session.metrics;
+    const s = this.session.stats;
+    const t = this.session.settings.thresholds;
+    const rows = a.result.top[i];
+    if (rows.length === 0) {
+      md.appendMarkdown('No latent is active on this token.');
+    } else {
+      md.appendMarkdown('| latent | act | tag | Δnorm | ν^ε | ν^r | label |\n|---:|---:|---|---:|---:|---:|---|\n');
+      for (const r of rows.slice(0, this.session.settings.topK)) {
+        const dn = m?.deltaNorm[r.latent] ?? NaN;
+        const ne = s?.nuError?.[r.latent] ?? NaN;
+        const nr = s?.nuReconstruction?.[r.latent] ?? NaN;
+        const v = m ? verdictOf(dn, ne, nr, t).badge : '';
+        const label = this.annotations.label(r.latent);
+        md.appendMarkdown(`| ${r.latent} | ${num(r.act)} | ${v} | ${num(dn)} | ${num(ne, 2)} | ${num(nr, 2)} | ${label ? code(label) : ''} |\n`);
+      }
+      md.appendMarkdown('\nΔnorm in the paper\'s convention: 1 = chat-only, 0 = base-only. Activations are scaled (f·s_j). ν ratios appear once Latent Scaling results exist.');
+    }
+    if (!m) void this.session.ensureMetrics().catch(() => undefined);
+    const range = tok.start !== null && tok.end !== null ? new vscode.Range(document.positionAt(a.base + tok.start), document.positionAt(a.base + tok.end)) : undefined;
+    return new vscode.Hover(md, range);
+  }
+}

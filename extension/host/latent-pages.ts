@@ -1,0 +1,142 @@
+/**
+ * Latent pages: one WebviewPanel per latent, with its numbers, verdict, document activations, examples
+ * and annotation editor. Restored after a reload from the latent id the page keeps in its state.
+ */
+import * as vscode from 'vscode';
+import type { HostToLatent, LatentPageState, LatentToHost } from '../protocol/messages';
+import { parseLatentMessage } from '../protocol/validate';
+import type { Annotations } from './annotations';
+import { openEvidence, revealToken } from './editor-actions';
+import type { ExamplesSource } from './examples';
+import { latentDetail } from './latent-detail';
+import type { Session } from './session';
+import { pumpMessages, setWebviewHtml } from './webview-host';
+
+export const LATENT_PAGE_VIEW_TYPE = 'latentDiff.latent';
+
+export class LatentPages implements vscode.Disposable {
+  private readonly panels = new Map<number, vscode.WebviewPanel>();
+  private readonly subs: vscode.Disposable[] = [];
+  private examples: ExamplesSource | undefined;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly session: Session,
+    private readonly annotations: Annotations,
+  ) {
+    this.subs.push(
+      vscode.window.registerWebviewPanelSerializer(LATENT_PAGE_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel, state: unknown) => {
+          const latent = (state as Partial<LatentPageState> | undefined)?.latent;
+          if (typeof latent === 'number' && Number.isInteger(latent) && latent >= 0) this.attach(panel, latent);
+          else panel.dispose();
+        },
+      }),
+      session.onDidChangeBundle(() => {
+        this.examples?.dispose();
+        this.examples = undefined;
+        this.refreshAll();
+      }),
+      session.onDidChangeAnalysis(() => this.refreshAll()),
+      session.onDidChangeStats(() => this.refreshAll()),
+      annotations.onDidChange((latents) => {
+        for (const [j] of this.panels) if (latents.length === 0 || latents.includes(j)) void this.refresh(j);
+      }),
+    );
+  }
+
+  show(latent: number): void {
+    const existing = this.panels.get(latent);
+    if (existing) {
+      existing.reveal();
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(LATENT_PAGE_VIEW_TYPE, `Latent #${latent}`, vscode.ViewColumn.Beside, {});
+    this.attach(panel, latent);
+  }
+
+  openLatents(): number[] {
+    return [...this.panels.keys()];
+  }
+
+  private attach(panel: vscode.WebviewPanel, latent: number): void {
+    this.panels.set(latent, panel);
+    panel.title = `Latent #${latent}`;
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
+    setWebviewHtml(panel.webview, this.extensionUri, 'latent', `Latent #${latent}`);
+    const subs = [
+      pumpMessages<LatentToHost>(panel.webview, 'latent', {
+        parse: parseLatentMessage,
+        limits: () => ({
+          dictSize: this.session.bundle?.info.dictSize ?? 0,
+          tokens: this.session.analysis?.result.tokens.length ?? 0,
+          evidence: this.annotations.get(latent)?.evidence.length ?? 0,
+        }),
+        handle: (m) => this.handle(latent, m),
+      }),
+    ];
+    panel.onDidDispose(() => {
+      for (const s of subs) s.dispose();
+      if (this.panels.get(latent) === panel) this.panels.delete(latent);
+    });
+  }
+
+  private async handle(latent: number, m: LatentToHost): Promise<unknown> {
+    switch (m.type) {
+      case 'ready':
+        return this.refresh(latent);
+      case 'highlightLatent':
+        this.session.highlightLatent(m.latent, m.slot);
+        return undefined;
+      case 'revealToken':
+        return revealToken(this.session.analysis, m.index);
+      case 'openEvidence': {
+        const e = this.annotations.get(latent)?.evidence[m.index];
+        return e && openEvidence(e);
+      }
+      case 'request':
+        if (m.method === 'openLatent') return this.show(m.latent);
+        this.annotations.upsert(m.latent, { label: m.label, notes: m.notes, status: m.status });
+        return { saved: true };
+    }
+  }
+
+  private refreshAll(): void {
+    for (const j of this.panels.keys()) void this.refresh(j);
+  }
+
+  private async refresh(latent: number): Promise<void> {
+    const panel = this.panels.get(latent);
+    if (!panel) return;
+    const post = (m: HostToLatent) => void panel.webview.postMessage(m);
+    try {
+      const bundle = await this.session.ensureBundle();
+      if (latent >= bundle.info.dictSize) {
+        post({ type: 'latent', detail: null, message: `Latent ${latent} does not exist: ${bundle.info.name} has latents 0–${bundle.info.dictSize - 1}.` });
+        return;
+      }
+      const [metrics, stats] = await Promise.all([this.session.ensureMetrics(), this.session.ensureStats()]);
+      if (!this.examples) {
+        const { ExamplesSource: Source } = await import('./examples');
+        this.examples ??= new Source(bundle.dir, bundle.examplesFile);
+      }
+      post({
+        type: 'latent',
+        message: '',
+        detail: latentDetail({
+          latent, bundle: bundle.info, metrics, stats, analysis: this.session.analysis,
+          annotation: this.annotations.get(latent), annotationProblem: this.annotations.problem,
+          examples: this.examples.get(latent), thresholds: this.session.settings.thresholds,
+        }),
+      });
+    } catch (e) {
+      post({ type: 'latent', detail: null, message: `Cannot show latent ${latent}: ${(e as Error).message}` });
+    }
+  }
+
+  dispose(): void {
+    for (const p of this.panels.values()) p.dispose();
+    this.examples?.dispose();
+    for (const s of this.subs) s.dispose();
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The latents sidebar (a WebviewView in the Latent Diff activity-bar container): the whole latent table,
+ * the current document's activity, labels and the highlighted latents. The view's description shows the
+ * number of rows the filter leaves.
+ */
+import * as vscode from 'vscode';
+import type { HostToLatents, LatentsToHost } from '../protocol/messages';
+import { parseLatentsMessage } from '../protocol/validate';
+import type { Annotations } from './annotations';
+import type { Session } from './session';
+import { pumpMessages, setWebviewHtml } from './webview-host';
+import { documentActivity, latentTable } from './webview-payloads';
+
+export const LATENTS_VIEW_ID = 'latentDiff.latents';
+
+export interface LatentsViewActions {
+  openLatent(latent: number): void;
+}
+
+export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposable {
+  private view: vscode.WebviewView | undefined;
+  private viewSubs: vscode.Disposable[] = [];
+  private readonly subs: vscode.Disposable[] = [];
+  /** The last row count the view reported (shown, total). */
+  rowCount: { shown: number; total: number } | undefined;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly session: Session,
+    private readonly annotations: Annotations,
+    private readonly actions: LatentsViewActions,
+  ) {
+    this.subs.push(
+      vscode.window.registerWebviewViewProvider(LATENTS_VIEW_ID, this),
+      session.onDidChangeBundle((b) => { if (!b) void this.postTable(); }),
+      session.onDidChangeStats(() => void this.postTable()),
+      session.onDidChangeAnalysis(() => this.postActivity()),
+      session.onDidChangeHighlight(() => this.post({ type: 'highlighted', latents: session.highlightedLatents() })),
+      annotations.onDidChange(() => this.postLabels()),
+    );
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    setWebviewHtml(view.webview, this.extensionUri, 'latents', 'Latents', 'sidebar');
+    this.viewSubs = [
+      pumpMessages<LatentsToHost>(view.webview, 'latents', {
+        parse: parseLatentsMessage,
+        limits: () => ({ dictSize: this.session.bundle?.info.dictSize ?? 0, tokens: 0, evidence: 0 }),
+        handle: (m) => this.handle(m),
+      }),
+      view.onDidDispose(() => {
+        for (const s of this.viewSubs) s.dispose();
+        this.viewSubs = [];
+        this.view = undefined;
+      }),
+    ];
+  }
+
+  private handle(m: LatentsToHost): unknown {
+    switch (m.type) {
+      case 'ready':
+        void this.postTable();
+        return undefined;
+      case 'highlightLatent':
+        this.session.highlightLatent(m.latent, m.slot);
+        return undefined;
+      case 'openLatent':
+        this.actions.openLatent(m.latent);
+        return undefined;
+      case 'rowCount':
+        this.rowCount = { shown: m.shown, total: m.total };
+        if (this.view) this.view.description = `${m.shown.toLocaleString('en-US')} of ${m.total.toLocaleString('en-US')}`;
+        return undefined;
+      case 'request':
+        if (m.method === 'openLatent') return this.actions.openLatent(m.latent);
+        throw new Error(`${m.method} is not handled by the latents view`);
+    }
+  }
+
+  private post(message: HostToLatents): void {
+    void this.view?.webview.postMessage(message);
+  }
+
+  private async postTable(): Promise<void> {
+    if (!this.view) return;
+    this.post({ type: 'table', table: null, message: 'Loading the crosscoder\'s latents…' });
+    try {
+      const bundle = await this.session.ensureBundle();
+      const [metrics, stats] = await Promise.all([this.session.ensureMetrics(), this.session.ensureStats()]);
+      const note = this.session.statsProblem ? `Statistics not loaded: ${this.session.statsProblem}` : '';
+      if (note) void vscode.window.showWarningMessage(`Latent Diff: ${note}`);
+      this.post({ type: 'table', table: latentTable(bundle.info.name, metrics, stats, this.session.settings.thresholds), message: note });
+      this.postLabels();
+      this.postActivity();
+      this.post({ type: 'highlighted', latents: this.session.highlightedLatents() });
+    } catch (e) {
+      this.post({ type: 'table', table: null, message: `Cannot list latents: ${(e as Error).message}` });
+    }
+  }
+
+  private postActivity(): void {
+    const a = this.session.analysis;
+    this.post({ type: 'activity', activity: a ? documentActivity(a.result, a.title) : null });
+  }
+
+  private postLabels(): void {
+    this.post({ type: 'labels', labels: this.annotations.all().filter((a) => a.label).map((a) => [a.latent, a.label]) });
+  }
+
+  dispose(): void {
+    for (const s of [...this.viewSubs, ...this.subs]) s.dispose();
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * The extension's state and its one way to the engine: the open bundle (the InferenceClient is created on
+ * first use, so activation loads nothing), the latest analysis, what is highlighted, the latent metrics and
+ * statistics. Views and decorations listen to its events; none of them talk to the worker.
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import * as vscode from 'vscode';
+import { CancelledError, InferenceClient } from '../engine/worker/client';
+import type { AnalysisResult, BundleInfo, LatentMetrics, ProviderInUse } from '../engine/types';
+import {
+  MAX_EXACT_LATENTS, NO_HIGHLIGHT, chatSpecificLatents, chatSpecificitySeries, latentSeries,
+  type HighlightData, type HighlightRequest, type LatentStats,
+} from './highlight-series';
+import { readSettings, type Settings } from './settings';
+
+export interface OpenBundle {
+  dir: string;
+  info: BundleInfo;
+  provider: ProviderInUse;
+  providerNote?: string;
+  isDemo: boolean;
+  statsFile?: string;
+  examplesFile?: string;
+}
+
+export interface CurrentAnalysis {
+  uri: vscode.Uri;
+  /** Document version the result belongs to. */
+  version: number;
+  /** Document offset the analysed text starts at (0, or the start of the analysed selection). */
+  base: number;
+  /** Length of the analysed text. */
+  length: number;
+  title: string;
+  result: AnalysisResult;
+}
+
+export interface AnalyzeOptions {
+  /** No progress notification (live mode). */
+  silent?: boolean;
+  signal?: AbortSignal;
+}
+
+export class Session implements vscode.Disposable {
+  private client: InferenceClient | undefined;
+  private clientKey = '';
+  private opening: Promise<OpenBundle> | undefined;
+  private metricsPromise: Promise<LatentMetrics> | undefined;
+  private statsLoaded = false;
+  private refining: AbortController | undefined;
+
+  bundle: OpenBundle | undefined;
+  metrics: LatentMetrics | undefined;
+  stats: LatentStats | undefined;
+  statsProblem = '';
+  analysis: CurrentAnalysis | undefined;
+  request: HighlightRequest = { mode: 'none' };
+  highlight: HighlightData = NO_HIGHLIGHT;
+  settings: Settings = readSettings();
+  /** What the worker is doing right now (for the status bar). */
+  busy = '';
+
+  private readonly bundleEmitter = new vscode.EventEmitter<OpenBundle | undefined>();
+  private readonly analysisEmitter = new vscode.EventEmitter<CurrentAnalysis | undefined>();
+  private readonly highlightEmitter = new vscode.EventEmitter<HighlightData>();
+  private readonly statsEmitter = new vscode.EventEmitter<void>();
+  private readonly busyEmitter = new vscode.EventEmitter<string>();
+  readonly onDidChangeBundle = this.bundleEmitter.event;
+  readonly onDidChangeAnalysis = this.analysisEmitter.event;
+  readonly onDidChangeHighlight = this.highlightEmitter.event;
+  readonly onDidChangeStats = this.statsEmitter.event;
+  readonly onDidChangeBusy = this.busyEmitter.event;
+
+  constructor(private readonly context: vscode.ExtensionContext) {}
+
+  /** The bundle folder the settings name, or the embedded demo bundle. */
+  bundleDir(): { dir: string; isDemo: boolean } {
+    const configured = this.settings.bundlePath;
+    if (!configured) return { dir: this.context.asAbsolutePath(join('models', 'demo')), isDemo: true };
+    const expanded = configured.startsWith('~') ? join(homedir(), configured.slice(1)) : configured;
+    if (isAbsolute(expanded)) return { dir: expanded, isDemo: false };
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
+    return { dir: resolve(root, expanded), isDemo: false };
+  }
+
+  reloadSettings(): void {
+    const before = this.settings;
+    this.settings = readSettings();
+    const bundleChanged = before.bundlePath !== this.settings.bundlePath;
+    const engineChanged = this.engineKey(before) !== this.engineKey(this.settings);
+    if (bundleChanged || engineChanged) this.closeBundle();
+    else this.recomputeHighlight();
+  }
+
+  private engineKey(s: Settings): string {
+    return JSON.stringify([s.provider, s.disablePrepacking, s.contextWindow]);
+  }
+
+  /** Forgets the open bundle; the next use opens the one the settings name. */
+  closeBundle(): void {
+    this.refining?.abort();
+    this.client?.dispose();
+    this.client = undefined;
+    this.opening = undefined;
+    this.bundle = undefined;
+    this.metrics = undefined;
+    this.metricsPromise = undefined;
+    this.stats = undefined;
+    this.statsLoaded = false;
+    this.statsProblem = '';
+    this.analysis = undefined;
+    this.highlight = NO_HIGHLIGHT;
+    this.bundleEmitter.fire(undefined);
+    this.analysisEmitter.fire(undefined);
+    this.highlightEmitter.fire(this.highlight);
+  }
+
+  private getClient(): InferenceClient {
+    const key = this.engineKey(this.settings);
+    if (!this.client || this.clientKey !== key) {
+      this.client?.dispose();
+      this.client = new InferenceClient({
+        workerScript: this.context.asAbsolutePath(join('dist', 'worker.js')),
+        provider: this.settings.provider,
+        disablePrepacking: this.settings.disablePrepacking,
+        cacheDir: join(this.context.globalStorageUri.fsPath, 'cache'),
+        ...(this.settings.contextWindow > 0 ? { contextWindow: this.settings.contextWindow } : {}),
+      });
+      this.clientKey = key;
+      this.client.onProgress((p) => this.setBusy(p.stage === 'ready' ? '' : p.message));
+    }
+    return this.client;
+  }
+
+  private setBusy(message: string): void {
+    this.busy = message;
+    this.busyEmitter.fire(message);
+  }
+
+  /** Opens (once) the bundle the settings name. Throws LatentDiffError naming the file when it is invalid. */
+  ensureBundle(): Promise<OpenBundle> {
+    if (this.bundle) return Promise.resolve(this.bundle);
+    this.opening ??= (async () => {
+      const { dir, isDemo } = this.bundleDir();
+      const client = this.getClient();
+      const reply = await client.openBundle(dir);
+      const files = await bundleFiles(dir);
+      const open: OpenBundle = { dir, info: reply.info, provider: reply.provider, providerNote: reply.providerNote, isDemo, ...files };
+      if (this.client !== client) throw new CancelledError();
+      this.bundle = open;
+      this.bundleEmitter.fire(open);
+      return open;
+    })();
+    this.opening.catch(() => (this.opening = undefined));
+    return this.opening;
+  }
+
+  ensureMetrics(): Promise<LatentMetrics> {
+    this.metricsPromise ??= (async () => {
+      await this.ensureBundle();
+      const m = await this.getClient().latentMetrics();
+      this.metrics = m;
+      return m;
+    })();
+    this.metricsPromise.catch(() => (this.metricsPromise = undefined));
+    return this.metricsPromise;
+  }
+
+  /** Loads the bundle's statistics table once (absent: undefined; unreadable: statsProblem says why). */
+  async ensureStats(): Promise<LatentStats | undefined> {
+    if (this.statsLoaded) return this.stats;
+    const b = await this.ensureBundle();
+    this.statsLoaded = true;
+    const { bundleStatsFile, loadLatentStats } = await import('./latent-stats');
+    const file = bundleStatsFile(b.dir, b.statsFile);
+    if (file) {
+      try {
+        this.stats = loadLatentStats(file, b.info.dictSize);
+      } catch (e) {
+        this.statsProblem = (e as Error).message;
+      }
+    }
+    return this.stats;
+  }
+
+  /** Statistics computed or imported while running (the statistics command); views refresh. */
+  setStats(stats: LatentStats | undefined): void {
+    this.stats = stats;
+    this.statsLoaded = true;
+    this.statsProblem = '';
+    this.statsEmitter.fire();
+    this.recomputeHighlight();
+  }
+
+  /** Latents whose exact per-token vectors the current highlight needs from the engine. */
+  private exactLatentsWanted(): number[] {
+    if (this.request.mode === 'latents') return this.request.latents;
+    if (this.request.mode === 'chat-specificity' && this.metrics) {
+      const set = chatSpecificLatents(this.metrics, this.stats, this.settings.thresholds);
+      return set.latents.length <= MAX_EXACT_LATENTS ? set.latents : [];
+    }
+    return [];
+  }
+
+  /**
+   * Analyses a document (or a range of it). Resolves to undefined when the document changed meanwhile
+   * (the result would be stale) or when cancelled.
+   */
+  async analyze(document: vscode.TextDocument, range: vscode.Range | undefined, opts: AnalyzeOptions = {}): Promise<CurrentAnalysis | undefined> {
+    const run = async (signal?: AbortSignal) => {
+      await this.ensureBundle();
+      if (this.request.mode === 'chat-specificity') await this.ensureMetrics();
+      const version = document.version;
+      const text = range ? document.getText(range) : document.getText();
+      const base = range ? document.offsetAt(range.start) : 0;
+      const result = await this.getClient().analyze(text, {
+        topK: this.settings.topK, latents: this.exactLatentsWanted(), mode: 'auto', docName: document.uri.fsPath || document.uri.toString(),
+      }, signal);
+      if (document.version !== version || signal?.aborted) return undefined;
+      const name = document.uri.path.split('/').pop() || document.uri.toString();
+      const title = range ? `${name} (lines ${range.start.line + 1}–${range.end.line + 1})` : name;
+      this.refining?.abort();
+      this.analysis = { uri: document.uri, version, base, length: text.length, title, result };
+      this.analysisEmitter.fire(this.analysis);
+      this.recomputeHighlight();
+      return this.analysis;
+    };
+    try {
+      if (opts.silent) return await run(opts.signal);
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Latent Diff', cancellable: true },
+        async (progress, token) => {
+          const controller = new AbortController();
+          token.onCancellationRequested(() => controller.abort());
+          opts.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+          const sub = this.getClient().onProgress((p) => progress.report({ message: p.message }));
+          progress.report({ message: `Analysing ${document.uri.path.split('/').pop()}…` });
+          try {
+            return await run(controller.signal);
+          } finally {
+            sub.dispose();
+          }
+        });
+    } catch (e) {
+      if (e instanceof CancelledError) return undefined;
+      throw e;
+    }
+  }
+
+  setHighlight(request: HighlightRequest): void {
+    this.request = request;
+    if (request.mode === 'chat-specificity' && !this.metrics) {
+      this.ensureMetrics().then(() => this.recomputeHighlight(), () => undefined);
+    }
+    this.recomputeHighlight();
+  }
+
+  /** Sets one slot of the latents highlight (slot 1 = second colour, keeping the first). */
+  highlightLatent(latent: number, slot: 0 | 1): void {
+    const current = this.request.mode === 'latents' ? this.request.latents : [];
+    const latents = slot === 0 ? [latent, ...current.slice(1).filter((j) => j !== latent)] : [current[0] ?? latent, latent];
+    this.setHighlight({ mode: 'latents', latents: [...new Set(latents)].slice(0, 2) });
+  }
+
+  highlightedLatents(): number[] {
+    return this.request.mode === 'latents' ? this.request.latents : [];
+  }
+
+  recomputeHighlight(): void {
+    const a = this.analysis;
+    const norm = { mode: this.settings.normalization, value: this.settings.normalizationValue };
+    if (!a || this.request.mode === 'none') {
+      this.highlight = this.request.mode === 'none' ? NO_HIGHLIGHT : { mode: this.request.mode, series: [], note: 'Run "Latent Diff: Analyze Document" to see this highlight.' };
+    } else if (this.request.mode === 'latents') {
+      const series = this.request.latents.map((j) => latentSeries(a.result, j, norm, this.stats));
+      this.highlight = { mode: 'latents', series, note: '' };
+    } else if (!this.metrics) {
+      this.highlight = { mode: 'chat-specificity', series: [], note: 'Loading latent metrics…' };
+    } else {
+      const set = chatSpecificLatents(this.metrics, this.stats, this.settings.thresholds);
+      const s = chatSpecificitySeries(a.result, set, norm);
+      const approx = s.approximate ? ` Summed over each token's top-${this.settings.topK} latents only (${set.latents.length} latents is too many to compute exactly).` : '';
+      this.highlight = { mode: 'chat-specificity', series: [s], note: set.note + approx };
+    }
+    this.highlightEmitter.fire(this.highlight);
+    this.refineIfApproximate();
+  }
+
+  /** Re-runs the analysis for exact per-token vectors of the highlighted latents, if the text is unchanged. */
+  private refineIfApproximate(): void {
+    const a = this.analysis;
+    const wanted = this.exactLatentsWanted();
+    if (!a || wanted.length === 0 || wanted.every((j) => a.result.selected.some((s) => s.latent === j))) return;
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === a.uri.toString());
+    if (!doc || doc.version !== a.version) return;
+    this.refining?.abort();
+    const controller = new AbortController();
+    this.refining = controller;
+    const range = a.base === 0 && a.length === doc.getText().length ? undefined : new vscode.Range(doc.positionAt(a.base), doc.positionAt(a.base + a.length));
+    this.analyze(doc, range, { silent: true, signal: controller.signal }).catch((e) => {
+      if (!(e instanceof CancelledError)) void vscode.window.showErrorMessage(`Latent Diff: ${(e as Error).message}`);
+    });
+  }
+
+  dispose(): void {
+    this.refining?.abort();
+    this.client?.dispose();
+    this.bundleEmitter.dispose();
+    this.analysisEmitter.dispose();
+    this.highlightEmitter.dispose();
+    this.statsEmitter.dispose();
+    this.busyEmitter.dispose();
+  }
+}
+
+/**
+ * The statistics and examples files bundle.json declares (reading it again is cheap: JSON and headers; the
+ * loader is imported here, not at activation).
+ */
+async function bundleFiles(dir: string): Promise<{ statsFile?: string; examplesFile?: string }> {
+  try {
+    const { loadBundle } = await import('../engine/bundle/bundle');
+    const b = loadBundle(dir);
+    return { ...(b.stats ? { statsFile: b.stats } : {}), ...(b.examples ? { examplesFile: b.examples } : {}) };
+  } catch {
+    return {};
+  }
+}

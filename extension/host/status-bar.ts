@@ -1,0 +1,46 @@
+/** Status bar item: bundle · provider · what is highlighted (and the worker's current stage while busy). */
+import * as vscode from 'vscode';
+import type { Session } from './session';
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('latentDiff.status', vscode.StatusBarAlignment.Right, 100);
+  private readonly subs: vscode.Disposable[];
+
+  constructor(private readonly session: Session, private readonly isLive: () => boolean) {
+    this.item.name = 'Latent Diff';
+    this.item.command = 'latentDiff.showTokenPanel';
+    this.subs = [
+      session.onDidChangeBundle(() => this.update()),
+      session.onDidChangeHighlight(() => this.update()),
+      session.onDidChangeBusy(() => this.update()),
+    ];
+    this.update();
+    this.item.show();
+  }
+
+  update(): void {
+    const s = this.session;
+    const b = s.bundle;
+    const bundle = b ? (b.isDemo ? 'demo' : b.info.name) : s.settings.bundlePath ? 'bundle not loaded' : 'demo (not loaded)';
+    const parts = [bundle];
+    if (b) parts.push(b.provider);
+    const h = s.request;
+    if (h.mode === 'latents') parts.push(h.latents.map((j) => `#${j}`).join(' + '));
+    else if (h.mode === 'chat-specificity') parts.push('chat-specificity');
+    const icon = s.busy ? '$(sync~spin)' : '$(symbol-color)';
+    this.item.text = `${icon} ${parts.join(' · ')}${this.isLive() ? ' $(eye)' : ''}`;
+    const tip = new vscode.MarkdownString();
+    tip.appendMarkdown('**Latent Diff**\n\n');
+    tip.appendText(`Bundle: ${b ? `${b.info.name} (${b.dir})` : 'opens on first analysis'}\n`);
+    if (b) tip.appendText(`\nProvider: ${b.provider}${b.providerNote ? ` (${b.providerNote})` : ''}\n`);
+    tip.appendText(`\nHighlight: ${parts.slice(b ? 2 : 1).join('') || 'none'}\n`);
+    if (s.busy) tip.appendText(`\n${s.busy}\n`);
+    tip.appendText(`\nLive analysis: ${this.isLive() ? 'on' : 'off'}. Click to show the token panel.`);
+    this.item.tooltip = tip;
+  }
+
+  dispose(): void {
+    this.item.dispose();
+    for (const s of this.subs) s.dispose();
+  }
+}
