@@ -42,7 +42,10 @@ const REQUIRED: Record<string, string[]> = {
   activation_details: ['feature_idx', 'sequence_idx', 'positions', 'activation_values'],
 };
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function leBytes(a: Int32Array | Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
   const out = new Uint8Array(a.length * 4);
   const view = new DataView(out.buffer);
   if (a instanceof Int32Array) a.forEach((v, i) => view.setInt32(i * 4, v, true));
