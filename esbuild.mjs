@@ -1,7 +1,7 @@
 // The one build: extension host, inference worker and CLI for Node (cjs), webviews for the browser,
 // then the demo bundle (generated deterministically, only when missing or out of date).
 import * as esbuild from 'esbuild';
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const watch = process.argv.includes('--watch');
@@ -30,6 +30,9 @@ if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
+  // node-sqlite3-wasm loads its WebAssembly from next to the bundle that requires it.
+  mkdirSync('dist', { recursive: true });
+  copyFileSync('node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm', 'dist/node-sqlite3-wasm.wasm');
   if (existsSync('models/generate-demo.ts') && !process.argv.includes('--no-demo')) {
     execFileSync(process.execPath, ['--import', 'tsx', 'models/generate-demo.ts', '--if-stale'], { stdio: 'inherit' });
   }

@@ -4,11 +4,19 @@ import { isLatentDiffError } from '../engine/errors';
 import { projectRoot } from '../engine/paths';
 import { UsageError } from './args';
 import { ANALYZE_USAGE, runAnalyze } from './analyze';
+import { MERGE_USAGE, runMerge } from './merge';
+import { runStats, STATS_USAGE } from './stats';
 
 const USAGE = `Latent Diff: model diffing with crosscoders
 
 usage:
   ${ANALYZE_USAGE.split('\n').join('\n  ')}
+
+  ${STATS_USAGE.split('\n').join('\n  ')}
+
+  ${MERGE_USAGE.split('\n').join('\n  ')}
+
+  Benchmarks: npm run bench [encode|real|offline|webview]
 
   latent-diff --help`;
 
@@ -25,6 +33,12 @@ async function main(argv: string[]): Promise<number> {
       if (rest.includes('--help')) return out(ANALYZE_USAGE + '\n'), 0;
       await runAnalyze(rest, root, out);
       return 0;
+    case 'stats':
+      if (rest.includes('--help')) return out(STATS_USAGE + '\n'), 0;
+      return runStats(rest, root);
+    case 'merge':
+      if (rest.includes('--help')) return out(MERGE_USAGE + '\n'), 0;
+      return runMerge(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

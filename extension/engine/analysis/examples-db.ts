@@ -15,9 +15,10 @@
  * - sql.js (also WASM) keeps the whole database in memory and writes it back as one byte array: fine for
  *   small files, not for the paper's databases.
  * The database is written to a temporary file and renamed, so a reader never sees a half-written one.
+ * The module (and its WebAssembly, copied to dist/ by the build) loads on first use, not at activation.
  */
 import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
-import { Database } from 'node-sqlite3-wasm';
+import type { Database } from 'node-sqlite3-wasm';
 import { LatentDiffError } from '../errors';
 
 export interface ExampleRow {
@@ -28,6 +29,11 @@ export interface ExampleRow {
   sequenceIdx: number;
   positions: Int32Array;
   values: Float32Array;
+}
+
+function sqlite(): typeof import('node-sqlite3-wasm') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node-sqlite3-wasm');
 }
 
 const SCHEMA = `
@@ -66,7 +72,7 @@ function readFloat32s(b: Uint8Array): Float32Array {
 export function writeExamplesDb(path: string, sequences: Iterable<{ index: number; ids: Int32Array }>, examples: Iterable<ExampleRow>): void {
   const tmp = `${path}.tmp-${process.pid}`;
   rmSync(tmp, { force: true });
-  const db = new Database(tmp);
+  const db = new (sqlite().Database)(tmp);
   try {
     db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;');
     db.exec(SCHEMA);
@@ -117,7 +123,7 @@ export function openExamplesDb(path: string): ExamplesDb {
   if (!existsSync(path)) throw new LatentDiffError(path, 'examples database not found', 'not-found');
   let db: Database;
   try {
-    db = new Database(path, { readOnly: true });
+    db = new (sqlite().Database)(path, { readOnly: true });
   } catch (e) {
     throw new LatentDiffError(path, `cannot open as SQLite (${(e as Error).message})`, 'bad-examples-db');
   }
