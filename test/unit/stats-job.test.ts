@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +129,19 @@ test('a run cancelled mid-scan and mid-examples resumes to the uninterrupted res
     assert.ok(readFileSync(r.featureDf!).equals(readFileSync(single.featureDf)), `feature_df.csv differs after resuming at call ${stopAt}`);
     assert.equal(dbRows(r.examplesDb!), dbRows(single.examplesDb));
   }
+});
+
+test('a run killed hard (SIGKILL) mid-scan resumes from its last checkpoint to the uninterrupted result', async () => {
+  const out = join(root, 'killed');
+  const child = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'stats-kill-child.ts'), out, DEMO, DATA, String(TOKENS), cacheDir, '23'], { encoding: 'utf8' });
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  assert.equal(existsSync(join(out, 'feature_df.csv')), false);
+  const saved = JSON.parse(readFileSync(join(out, 'state', 'manifest.json'), 'utf8'));
+  assert.equal(saved.scan.status, 'running');
+  assert.ok(saved.scan.recordsDone >= 20, `the checkpoint should hold the records before the crash, has ${saved.scan.recordsDone}`);
+  const r = await run('killed', { resume: true });
+  assert.ok(readFileSync(r.featureDf!).equals(readFileSync(single.featureDf)), 'feature_df.csv differs after the crash');
+  assert.equal(dbRows(r.examplesDb!), dbRows(single.examplesDb));
 });
 
 test('examples.db opens with the sqlite3 command line and has the paper tables and columns', (t) => {
