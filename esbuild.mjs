@@ -33,7 +33,9 @@ if (watch) {
   // node-sqlite3-wasm loads its WebAssembly from next to the bundle that requires it.
   mkdirSync('dist', { recursive: true });
   copyFileSync('node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm', 'dist/node-sqlite3-wasm.wasm');
-  if (existsSync('models/generate-demo.ts') && !process.argv.includes('--no-demo')) {
-    execFileSync(process.execPath, ['--import', 'tsx', 'models/generate-demo.ts', '--if-stale'], { stdio: 'inherit' });
+  if (!process.argv.includes('--no-demo')) {
+    for (const script of ['models/generate-demo.ts', 'models/demo-stats.ts']) {
+      execFileSync(process.execPath, ['--import', 'tsx', script, '--if-stale'], { stdio: 'inherit' });
+    }
   }
 }
