@@ -239,6 +239,19 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
         hooks.onBadRecord?.(b);
       },
     });
+    const report = (fraction: number | undefined, final = false) => {
+      const now = Date.now();
+      if (!hooks.onProgress || (!final && now - lastProgress <= 250)) return;
+      lastProgress = now;
+      f0 ??= fraction;
+      const secs = (now - t0) / 1000;
+      const rate = processed / Math.max(secs, 1e-3);
+      const eta = final ? 0 : fraction !== undefined && f0 !== undefined && fraction > f0 ? (secs * (1 - fraction)) / (fraction - f0) : undefined;
+      hooks.onProgress({
+        phase, tokens: processed, tokensPerSecond: rate, fraction, etaSeconds: eta,
+        message: `${phase}: ${processed} tokens, ${rate.toFixed(0)} tokens/s${eta !== undefined && !final ? `, ETA ${Math.ceil(eta)} s` : ''}`,
+      });
+    };
     for await (const r of records) {
       if (r.index < ps.recordsDone) {
         if (r.index === ps.recordsDone - 1) replaying = false;
@@ -265,29 +278,19 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
         }
       }
       ps.recordsDone = r.index + 1;
+      report(budget !== null ? Math.min(1, cum / budget) : r.fraction);
       const now = Date.now();
-      if (hooks.onProgress && now - lastProgress > 250) {
-        lastProgress = now;
-        const fraction = budget !== null ? Math.min(1, cum / budget) : r.fraction;
-        f0 ??= fraction;
-        const secs = (now - t0) / 1000;
-        const rate = processed / Math.max(secs, 1e-3);
-        const eta = fraction > f0 ? (secs * (1 - fraction)) / (fraction - f0) : undefined;
-        hooks.onProgress({
-          phase, tokens: processed, tokensPerSecond: rate, fraction, etaSeconds: eta,
-          message: `${phase}: ${processed} tokens, ${rate.toFixed(0)} tokens/s${eta !== undefined ? `, ETA ${Math.ceil(eta)} s` : ''}`,
-        });
-      }
       if (hooks.signal?.aborted) {
         checkpoint('running');
         throw new StatsCancelledError(out);
       }
-      if (now - lastCheckpoint > (opts.checkpointSeconds ?? 60) * 1000) {
+      if (now - lastCheckpoint >= (opts.checkpointSeconds ?? 60) * 1000) {
         checkpoint('running');
         lastCheckpoint = now;
       }
     }
     checkpoint('done');
+    report(1, true);
   };
 
   const fresh = (): PhaseState => ({ status: 'running', shards: [shard.index], file: '', recordsDone: 0, tokensBefore: 0 });
