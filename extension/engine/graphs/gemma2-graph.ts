@@ -17,17 +17,19 @@ export interface Gemma2GraphSpec {
 
 const FLOAT32_MIN = -3.4028234663852886e38;
 
-/** Rounds a number to a storage dtype, as transformers does with sqrt(hidden_size) (`torch.tensor(..., dtype)`). */
-function roundTo(v: number, dtype: TensorRef['dtype']): number {
-  const f = Math.fround(v);
+/**
+ * sqrt(hidden_size) as transformers applies it: `torch.tensor(hidden_size ** 0.5, dtype=weights' dtype)`, so
+ * rounded to bfloat16 / float16 when the embedding is stored that way (sqrt(3072) becomes 55.5 in bf16).
+ */
+export function embeddingScale(hiddenSize: number, dtype: TensorRef['dtype']): number {
+  const f = Math.fround(Math.sqrt(hiddenSize));
   if (dtype === 'BF16') {
     const u = new Uint32Array(new Float32Array([f]).buffer)[0];
     const rounded = (u + 0x7fff + ((u >>> 16) & 1)) & 0xffff0000;
     return new Float32Array(new Uint32Array([rounded >>> 0]).buffer)[0];
   }
   if (dtype === 'F16') {
-    const e = Math.floor(Math.log2(Math.abs(f)));
-    const ulp = 2 ** (Math.max(e, -14) - 10);
+    const ulp = 2 ** (Math.floor(Math.log2(f)) - 10);
     return Math.round(f / ulp) * ulp;
   }
   return f;
@@ -60,7 +62,7 @@ export function buildGemma2GraphBytes(folder: Gemma2Folder, spec: Gemma2GraphSpe
   const embedW = g.external({ location: basename(folder.embed.file), offset: folder.embed.offset, length: folder.embed.byteLength, elemType: floatElemType(folder.embed), dims: folder.embed.shape }, folder.embed.name);
   let rows = g.op('Gather', [embedW, g.op('Reshape', [ids, g.int64s([-1])])], { axis: A.i(0) });
   if (folder.embed.dtype !== 'F32') rows = g.op('Cast', [rows], { to: A.i(DT.FLOAT) });
-  let h = g.op('Mul', [rows, g.scalarFloat(roundTo(Math.sqrt(c.hiddenSize), folder.embed.dtype))]);
+  let h = g.op('Mul', [rows, g.scalarFloat(embeddingScale(c.hiddenSize, folder.embed.dtype))]);
 
   const toBTH = (x: string, name: string) => g.op('Reshape', [x, g.op('Concat', [shared.bt, g.int64s([c.hiddenSize])], { axis: A.i(0) })], {}, name);
   folder.blocks.forEach((w, i) => {
