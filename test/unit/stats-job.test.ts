@@ -110,7 +110,7 @@ test('4 shards merged give exactly the single-run files', async () => {
 });
 
 test('a run cancelled mid-scan and mid-examples resumes to the uninterrupted result', async () => {
-  for (const stopAt of [7, 60]) {
+  for (const [stopAt, phase] of [[7, 'scan'], [100, 'examples']] as const) {
     const controller = new AbortController();
     let calls = 0;
     const stopping: SequenceEncoder = {
@@ -124,6 +124,8 @@ test('a run cancelled mid-scan and mid-examples resumes to the uninterrupted res
     const out = `resumed-${stopAt}`;
     await assert.rejects(run(out, {}, stopping, controller.signal), StatsCancelledError);
     assert.equal(existsSync(join(root, out, 'feature_df.csv')), false);
+    const saved = JSON.parse(readFileSync(join(root, out, 'state', 'manifest.json'), 'utf8'));
+    assert.equal(saved[phase].status, 'running', `cancelled at model call ${stopAt}: expected to be inside the ${phase} pass`);
     await assert.rejects(run(out), /--resume/);
     const r = await run(out, { resume: true });
     assert.ok(readFileSync(r.featureDf!).equals(readFileSync(single.featureDf)), `feature_df.csv differs after resuming at call ${stopAt}`);
