@@ -1,11 +1,11 @@
 /**
  * Max-activating examples for the latent page, from the bundle's examples.db (ours or the paper's), token
- * ids decoded with the bundle's tokenizer. Both are opened on first use, never at activation.
+ * ids decoded with the bundle's tokenizer. Both (and the SQLite and tokenizer libraries) are loaded on
+ * first use, and only when the bundle has a database.
  */
-import { loadBundle } from '../engine/bundle/bundle';
-import { openExamplesDb, type Example, type ExamplesDb } from '../engine/analysis/examples-db';
+import type { Example, ExamplesDb } from '../engine/analysis/examples-db';
 import { QUANTILES } from '../engine/analysis/stats/examples-sampler';
-import { GemmaTokenizer } from '../engine/text/tokenizer';
+import type { GemmaTokenizer } from '../engine/text/tokenizer';
 import type { ExampleSection, ExamplesView } from '../protocol/messages';
 import { toBuffer } from './webview-payloads';
 
@@ -50,14 +50,18 @@ export class ExamplesSource {
 
   constructor(private readonly bundleDir: string, private readonly file: string | undefined) {}
 
-  get(latent: number): ExamplesView {
+  async get(latent: number): Promise<ExamplesView> {
     if (!this.file) {
       return { status: 'none', message: 'No examples database: this bundle has none. Compute statistics on a dataset ("Latent Diff: Compute Statistics on Dataset…") or add the paper\'s examples.db to bundle.json ("examples").' };
     }
     if (this.failure) return { status: 'none', message: this.failure };
     try {
-      this.db ??= openExamplesDb(this.file);
+      if (!this.db) {
+        const { openExamplesDb } = await import('../engine/analysis/examples-db');
+        this.db = openExamplesDb(this.file);
+      }
       if (!this.tokenizer) {
+        const [{ loadBundle }, { GemmaTokenizer }] = await Promise.all([import('../engine/bundle/bundle'), import('../engine/text/tokenizer')]);
         const t = loadBundle(this.bundleDir).tokenizer;
         this.tokenizer = GemmaTokenizer.fromFiles(t.json, t.config);
       }

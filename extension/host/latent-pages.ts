@@ -7,7 +7,7 @@ import type { HostToLatent, LatentPageState, LatentToHost } from '../protocol/me
 import { parseLatentMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
 import { openEvidence, revealToken } from './editor-actions';
-import type { ExamplesSource } from './examples';
+import { ExamplesSource } from './examples';
 import { latentDetail } from './latent-detail';
 import type { Session } from './session';
 import { pumpMessages, setWebviewHtml } from './webview-host';
@@ -116,17 +116,15 @@ export class LatentPages implements vscode.Disposable {
         return;
       }
       const [metrics, stats] = await Promise.all([this.session.ensureMetrics(), this.session.ensureStats()]);
-      if (!this.examples) {
-        const { ExamplesSource: Source } = await import('./examples');
-        this.examples ??= new Source(bundle.dir, bundle.examplesFile);
-      }
+      this.examples ??= new ExamplesSource(bundle.dir, bundle.examplesFile);
+      const examples = await this.examples.get(latent);
       post({
         type: 'latent',
         message: '',
         detail: latentDetail({
           latent, bundle: bundle.info, metrics, stats, analysis: this.session.analysis,
           annotation: this.annotations.get(latent), annotationProblem: this.annotations.problem,
-          examples: this.examples.get(latent), thresholds: this.session.settings.thresholds,
+          examples, thresholds: this.session.settings.thresholds,
         }),
       });
     } catch (e) {

@@ -221,6 +221,7 @@ export class Session implements vscode.Disposable {
       const name = document.uri.path.split('/').pop() || document.uri.toString();
       const title = range ? `${name} (lines ${range.start.line + 1}–${range.end.line + 1})` : name;
       this.refining?.abort();
+      if (this.bundle) this.bundle.provider = result.provider;
       this.analysis = { uri: document.uri, version, base, length: text.length, title, result };
       this.analysisEmitter.fire(this.analysis);
       this.recomputeHighlight();

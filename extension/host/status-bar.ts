@@ -11,6 +11,7 @@ export class StatusBar implements vscode.Disposable {
     this.item.command = 'latentDiff.showTokenPanel';
     this.subs = [
       session.onDidChangeBundle(() => this.update()),
+      session.onDidChangeAnalysis(() => this.update()),
       session.onDidChangeHighlight(() => this.update()),
       session.onDidChangeBusy(() => this.update()),
     ];

@@ -76,10 +76,11 @@ function object<S extends Shape>(v: unknown, path: string, shape: S): FromShape<
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) fail(path, 'must be a plain object');
   const rec = v as Record<string, unknown>;
-  for (const key of Object.keys(rec)) if (!(key in shape)) fail(`${path}.${key}`, 'is not an allowed field');
+  const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+  for (const key of Object.keys(rec)) if (!own(shape, key)) fail(`${path}.${key}`, 'is not an allowed field');
   const out: Record<string, unknown> = {};
   for (const [key, check] of Object.entries(shape)) {
-    if (!(key in rec)) fail(`${path}.${key}`, 'is missing');
+    if (!own(rec, key)) fail(`${path}.${key}`, 'is missing');
     out[key] = check(rec[key], `${path}.${key}`);
   }
   return out as FromShape<S>;

@@ -25,8 +25,10 @@ after(async () => {
 });
 
 const countText = () => view.page.locator('.count').textContent();
-const renderedIds = () => view.page.$$eval('.vlist .vrow:not([hidden])', (rows) =>
-  rows.map((r) => ({ pos: Number((r as HTMLElement).dataset.pos), id: Number((r as HTMLElement).dataset.id) }))
+/** Ids of the rows a user can see (rendered and displayed), top to bottom. */
+const renderedIds = () => view.page.$$eval('.vlist .vrow', (rows) =>
+  rows.filter((r) => getComputedStyle(r).display !== 'none')
+    .map((r) => ({ pos: Number((r as HTMLElement).dataset.pos), id: Number((r as HTMLElement).dataset.id) }))
     .sort((a, b) => a.pos - b.pos).map((r) => r.id));
 
 async function setControl(id: string, value: string | boolean): Promise<void> {

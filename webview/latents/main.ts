@@ -41,7 +41,7 @@ const header = el('div', { class: 'vrow vheader' },
   el('span', { class: 'c-id', text: 'latent' }), el('span', { class: 'c-badge', text: 'verdict' }),
   el('span', { class: 'c-num', text: 'Δnorm', title: 'Δnorm, paper convention: 1 = chat-only, 0 = base-only' }),
   el('span', { class: 'c-num', text: 'ν^ε' }), el('span', { class: 'c-num', text: 'ν^r' }),
-  el('span', { class: 'c-num', text: 'doc max' }), el('span', { class: 'c-label', text: 'label' }));
+  el('span', { class: 'c-num', text: 'doc', title: 'max activation in the analysed document' }), el('span', { class: 'c-label', text: 'label' }));
 const list = new VirtualList({
   rowHeight: ROW_HEIGHT,
   renderRow,

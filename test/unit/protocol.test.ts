@@ -1,0 +1,70 @@
+/**
+ * The webview -> host protocol validator: every well-formed message of each view passes unchanged; wrong
+ * shapes, unknown types, extra fields, out-of-range indices and prototype tricks are rejected with a
+ * ProtocolError naming the field.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProtocolError, parseLatentMessage, parseLatentsMessage, parseTokensMessage, type MessageLimits } from '../../extension/protocol/validate';
+
+const limits: MessageLimits = { dictSize: 512, tokens: 31, evidence: 2 };
+
+function rejects(parse: (v: unknown, l: MessageLimits) => unknown, message: unknown, field: RegExp): void {
+  assert.throws(() => parse(message, limits), (e: unknown) => e instanceof ProtocolError && field.test(e.path), `expected rejection at ${field} for ${JSON.stringify(message)}`);
+}
+
+test('well-formed messages of each webview pass unchanged', () => {
+  const tokens = [
+    { type: 'ready' },
+    { type: 'highlightLatent', latent: 511, slot: 1 },
+    { type: 'clearHighlight' },
+    { type: 'openLatent', latent: 0 },
+    { type: 'revealToken', index: 30 },
+    { type: 'exportHtml' },
+    { type: 'request', id: 7, method: 'openLatent', latent: 3 },
+  ];
+  for (const m of tokens) assert.deepEqual(parseTokensMessage(m, limits), m);
+  const latents = [{ type: 'ready' }, { type: 'highlightLatent', latent: 5, slot: 0 }, { type: 'openLatent', latent: 9 }, { type: 'rowCount', shown: 3, total: 512 }];
+  for (const m of latents) assert.deepEqual(parseLatentsMessage(m, limits), m);
+  const latent = [
+    { type: 'revealToken', index: 0 },
+    { type: 'openEvidence', index: 1 },
+    { type: 'request', id: 1, method: 'saveAnnotation', latent: 283, label: 'model turn <b>', notes: 'line 1\nline 2', status: 'confirmed' },
+  ];
+  for (const m of latent) assert.deepEqual(parseLatentMessage(m, limits), m);
+});
+
+test('wrong shapes are rejected, naming the field', () => {
+  rejects(parseTokensMessage, null, /^message$/);
+  rejects(parseTokensMessage, 'ready', /^message$/);
+  rejects(parseTokensMessage, [], /^message/);
+  rejects(parseTokensMessage, { type: 'launchMissiles' }, /^message\.type$/);
+  rejects(parseTokensMessage, { type: 'rowCount', shown: 1, total: 1 }, /^message\.type$/);
+  rejects(parseTokensMessage, { type: 'highlightLatent', latent: '5', slot: 0 }, /^message\.latent$/);
+  rejects(parseTokensMessage, { type: 'highlightLatent', latent: 5 }, /^message\.slot$/);
+  rejects(parseTokensMessage, { type: 'highlightLatent', latent: 5, slot: 2 }, /^message\.slot$/);
+  rejects(parseTokensMessage, { type: 'highlightLatent', latent: 1.5, slot: 0 }, /^message\.latent$/);
+  rejects(parseTokensMessage, { type: 'highlightLatent', latent: -1, slot: 0 }, /^message\.latent$/);
+  rejects(parseTokensMessage, { type: 'ready', extra: 1 }, /^message\.extra$/);
+  rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 1, label: 'x', notes: 'y', status: 'maybe' }, /^message\.status$/);
+  rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 1, label: 5, notes: 'y', status: 'hypothesis' }, /^message\.label$/);
+  rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 1, label: 'x'.repeat(100_001), notes: '', status: 'hypothesis' }, /^message\.label$/);
+  rejects(parseLatentMessage, { type: 'request', id: -3, method: 'openLatent', latent: 1 }, /^message\.id$/);
+  rejects(parseLatentMessage, { type: 'request', id: 1, method: 'deleteEverything' }, /^message\.method$/);
+  rejects(parseLatentsMessage, { type: 'rowCount', shown: NaN, total: 5 }, /^message\.shown$/);
+});
+
+test('indices outside the current data are rejected', () => {
+  rejects(parseTokensMessage, { type: 'openLatent', latent: 512 }, /^message\.latent$/);
+  rejects(parseTokensMessage, { type: 'revealToken', index: 31 }, /^message\.index$/);
+  rejects(parseLatentMessage, { type: 'openEvidence', index: 2 }, /^message\.index$/);
+  assert.throws(() => parseLatentsMessage({ type: 'openLatent', latent: 0 }, { dictSize: 0, tokens: 0, evidence: 0 }), /out of range \(0 latents\)/);
+});
+
+test('objects that are not plain data are rejected', () => {
+  const withProto = JSON.parse('{"type":"ready","__proto__":{"polluted":true}}');
+  rejects(parseTokensMessage, withProto, /^message\.__proto__$/);
+  class Fake { type = 'ready'; }
+  rejects(parseTokensMessage, new Fake(), /^message$/);
+  rejects(parseTokensMessage, Object.assign(Object.create({ latent: 1 }), { type: 'openLatent' }), /^message$/);
+});
