@@ -68,7 +68,7 @@ export class ProbeClient {
   }
 
   /** Polls the test state until `accept` returns a value. */
-  waitForState<S, T>(what: string, accept: (s: S) => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  waitForState<S, T>(what: string, accept: (s: S) => T | undefined | null | false, timeoutMs = 60_000): Promise<T> {
     return waitFor(what, async () => accept(await this.command<S>(TEST_STATE_COMMAND)), { timeoutMs });
   }
 }

@@ -1,7 +1,7 @@
-/** Polls a condition until it yields a value (not undefined/false) or the time runs out. */
+/** Polls a condition until it yields a value (not undefined, null or false) or the time runs out. */
 export async function waitFor<T>(
   what: string,
-  condition: () => Promise<T | undefined | false> | T | undefined | false,
+  condition: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   { timeoutMs = 30_000, intervalMs = 100 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -9,7 +9,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const v = await condition();
-      if (v !== undefined && v !== false) return v;
+      if (v !== undefined && v !== null && v !== false) return v;
     } catch (e) {
       lastError = e;
     }

@@ -44,14 +44,15 @@ export async function openWorkbench(page: Page, url: string, timeoutMs = 60_000)
   await waitForWorkbench(page, timeoutMs);
 }
 
-/** Waits for the workbench (after a load or a window reload): editor area, status bar, explorer contents. */
+/** Waits for the workbench (after a load or a window reload): editor area, status bar, activity bar. */
 export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<void> {
-  for (const selector of ['.monaco-workbench .part.editor', '.monaco-workbench .part.statusbar', '.explorer-folders-view .monaco-list-row']) {
-    await page.locator(selector).first().waitFor({ timeout: timeoutMs });
+  for (const part of ['editor', 'statusbar', 'activitybar']) {
+    await page.locator(`.monaco-workbench .part.${part}`).first().waitFor({ timeout: timeoutMs });
   }
 }
 
 const quickInput = (page: Page) => page.locator('.quick-input-widget');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** F1, type the command's title, pick the entry whose label is exactly that title. */
 export async function runCommand(page: Page, title: string): Promise<void> {
@@ -59,18 +60,25 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = quickInput(page).locator('input');
   await input.waitFor({ state: 'visible' });
   await input.fill(`>${title}`);
-  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const exact = new RegExp(`^${escapeRegExp(title)}$`);
   const row = quickInput(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) });
   await row.first().click();
-  await quickInput(page).waitFor({ state: 'hidden' }).catch(() => undefined);
+  // Closed, or reused by the command's own prompt (then it no longer holds the '>' command query).
+  await waitFor(`the palette to run "${title}"`, async () =>
+    !(await quickInput(page).isVisible()) || !(await input.inputValue({ timeout: 1000 })).startsWith('>'));
 }
 
-/** Waits for a quick input (input box or pick list) and submits `text`. */
-export async function answerInput(page: Page, text: string): Promise<void> {
-  const input = quickInput(page).locator('input');
-  await input.waitFor({ state: 'visible' });
+/**
+ * Waits for the quick input (input box or pick list) whose title starts with `title` (case-sensitive), then
+ * submits `text`. Naming the prompt keeps consecutive prompts apart: the widget is reused between them.
+ */
+export async function answerInput(page: Page, title: string, text: string): Promise<void> {
+  const widget = quickInput(page).filter({ has: page.locator('.quick-input-title', { hasText: new RegExp(`^${escapeRegExp(title)}`) }) });
+  await widget.waitFor({ state: 'visible' });
+  const input = widget.locator('input');
   await input.fill(text);
   await input.press('Enter');
+  await widget.waitFor({ state: 'hidden' });
 }
 
 /** Opens a workspace file by name through Quick Open (Ctrl+P). */
