@@ -127,7 +127,7 @@ export async function runStats(argv: string[], root = projectRoot(__dirname)): P
       onProgress: (p) => {
         const pct = p.fraction !== undefined ? ` ${(100 * p.fraction).toFixed(1)}%` : '';
         if (tty) process.stderr.write(`\r${p.message}${pct}\x1b[K`);
-        else if (Date.now() - lastLine > 5000) {
+        else if (Date.now() - lastLine > 5000 || p.fraction === 1) {
           lastLine = Date.now();
           process.stderr.write(`${p.message}${pct}\n`);
         }
