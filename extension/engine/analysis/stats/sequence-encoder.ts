@@ -6,6 +6,8 @@
 import type { Bundle } from '../../bundle/bundle';
 import { LatentDiffError } from '../../errors';
 import { CrosscoderRunner } from '../../graphs/crosscoder-runner';
+import { withGraphDefaults } from '../../graphs/graph-session';
+import { Gemma2ResidualModel } from '../../models/gemma2-residual-model';
 import { createSession, type ProviderChoice } from '../../worker/providers';
 import type { LatentMetrics, ProviderSetting } from '../../types';
 import { OnnxResidualModel, type ResidualModel } from '../model-runner';
@@ -23,19 +25,22 @@ export interface SequenceEncoder {
   dispose(): Promise<void>;
 }
 
-async function residualModel(bundle: Bundle, role: 'base' | 'chat', provider: ProviderSetting, choice: ProviderChoice): Promise<ResidualModel> {
+async function residualModel(bundle: Bundle, role: 'base' | 'chat', provider: ProviderSetting, choice: ProviderChoice, cacheDir: string): Promise<ResidualModel> {
   const source = bundle[role];
-  if (source.kind !== 'onnx') {
-    throw new LatentDiffError(bundle.file, `the ${role} model is a Hugging Face folder; offline statistics run on ONNX models in this version`, 'unsupported');
+  if (source.kind === 'hf') {
+    return Gemma2ResidualModel.open(source.name, source.dir, { layer: bundle.layer, cacheDir }, (s) => createSession(s, provider, choice, withGraphDefaults()));
   }
-  const session = await createSession(source.path, provider, choice);
-  return new OnnxResidualModel(source, session, bundle.dModel);
+  try {
+    return new OnnxResidualModel(source, await createSession(source.path, provider, choice), bundle.dModel);
+  } catch (e) {
+    throw new LatentDiffError(source.path, `ONNX Runtime cannot load this model: ${(e as Error).message.split('\n')[0]}`, 'model-load');
+  }
 }
 
 export async function openSequenceEncoder(bundle: Bundle, metrics: LatentMetrics, opts: { provider: ProviderSetting; cacheDir: string }): Promise<SequenceEncoder> {
   const choice: ProviderChoice = {};
-  const base = await residualModel(bundle, 'base', opts.provider, choice);
-  const chat = await residualModel(bundle, 'chat', opts.provider, choice);
+  const base = await residualModel(bundle, 'base', opts.provider, choice, opts.cacheDir);
+  const chat = await residualModel(bundle, 'chat', opts.provider, choice, opts.cacheDir);
   const runner = await CrosscoderRunner.create(bundle.crosscoder, metrics, {
     cacheDir: opts.cacheDir,
     topK: 1,
