@@ -147,3 +147,64 @@ test('verdicts follow the flags and tags', () => {
   assert.equal(latentVerdict('base-only', 0.02, NaN, NaN).verdict, 'base-only');
   assert.match(cs.text, /Complete Shrinkage/);
 });
+
+test('feature_df columns: betas, ratios, error set, freq, max_act and template shares map to the right quantities', async () => {
+  const { ScanAccumulator, emptyScan } = await import('../../extension/engine/analysis/stats/scan-accumulator');
+  const { featureColumns } = await import('../../extension/engine/analysis/stats/feature-table');
+  const { tagCodes } = await import('../../extension/engine/latents/tags');
+  const r = rng(5);
+  const d = 6, D = 10, T = 40;
+  const dec = randomDecoder(r, d, D, 'LDd');
+  const norm = (m: 0 | 1, j: number) => Math.hypot(...dec.weight.subarray(decoderRow(dec, m, j), decoderRow(dec, m, j) + d));
+  const nb = Float32Array.from({ length: D }, (_, j) => norm(0, j));
+  const nc = Float32Array.from({ length: D }, (_, j) => norm(1, j));
+  const delta = Float32Array.from({ length: D }, (_, j) => 0.5 * ((nc[j] - nb[j]) / Math.max(nb[j], nc[j]) + 1));
+  const scale = Float32Array.from({ length: D }, (_, j) => nb[j] + nc[j]);
+  const metrics = {
+    dictSize: D, decNormBase: nb, decNormChat: nc, deltaNorm: delta, decCos: new Float32Array(D), encNormBase: nb, encNormChat: nc,
+    encCos: new Float32Array(D), scale, tag: tagCodes(delta),
+  };
+  const f: number[][] = Array.from({ length: T }, () => Array.from({ length: D }, () => (r() < 0.4 ? Math.fround(r() * 2) : 0)));
+  const xb = Array.from({ length: T }, () => Array.from({ length: d }, () => Math.fround(r() * 2 - 1)));
+  const xc = Array.from({ length: T }, () => Array.from({ length: d }, () => Math.fround(r() * 2 - 1)));
+  // one chat sequence: <bos>, then tokens 1..5 are template tokens, the rest user/assistant content
+  const ctrl = Uint8Array.from({ length: T }, (_, t) => (t >= 1 && t <= 5 ? t : 0));
+  const assistant = Uint8Array.from({ length: T }, (_, t) => (t >= 20 ? 1 : 0));
+  const scan = emptyScan(D);
+  new ScanAccumulator(scan, dec, scale, 2).addSequence(
+    { index: 0, ids: Int32Array.from({ length: T }, (_, t) => (t === 0 ? 2 : 100 + t)), ctrl, assistant, chat: true },
+    Float32Array.from(f.flat()), Float32Array.from(xb.flat()), Float32Array.from(xc.flat()),
+  );
+  const errorSet = Uint8Array.from({ length: D }, (_, j) => (j % 3 === 0 ? 0 : 1));
+  const cols = new Map(featureColumns(metrics, decoderGeometry(dec), scan, errorSet, { completeShrinkage: 0.2, latentDecoupling: 0.5 }).map((c) => [c.name, c.values]));
+  const want = referenceBetas(dec, f, xb, xc);
+  const names: [string, string][] = [
+    ['beta_activation_base', 'betaActivationBase'], ['beta_activation_chat', 'betaActivationChat'], ['beta_activation_ratio', 'ratioActivation'],
+    ['beta_activation_no_bias_base', 'betaActivationNoBiasBase'], ['beta_activation_no_bias_chat', 'betaActivationNoBiasChat'],
+    ['beta_activation_no_bias_ratio', 'ratioActivationNoBias'], ['beta_reconstruction_base', 'betaReconstructionBase'],
+    ['beta_reconstruction_chat', 'betaReconstructionChat'], ['beta_ratio_reconstruction', 'ratioReconstruction'], ['nu_r', 'ratioReconstruction'],
+    ['beta_error_base', 'betaErrorBase'], ['beta_error_chat', 'betaErrorChat'], ['beta_ratio_error', 'ratioError'], ['nu_eps', 'ratioError'],
+  ];
+  for (const [col, ref] of names) {
+    for (let j = 0; j < D; j++) {
+      const got = (cols.get(col) as Float64Array)[j];
+      if (/error|nu_eps/.test(col) && errorSet[j] === 0) {
+        assert.ok(Number.isNaN(got), `${col}[${j}] outside the error set must be empty`);
+        continue;
+      }
+      assert.ok(Math.abs(got - want[ref][j]) <= 1e-6 * Math.abs(want[ref][j]), `${col}[${j}] = ${got}, reference ${want[ref][j]}`);
+    }
+  }
+  for (let j = 0; j < D; j++) {
+    const a = f.map((row) => Math.fround(row[j] * scale[j]));
+    assert.equal((cols.get('freq') as Float64Array)[j], a.filter((v) => v > 0).length / T);
+    assert.equal((cols.get('max_act') as Float64Array)[j], Math.max(...a));
+    const on = (t: number) => a[t] > 1e-3;
+    const ctrlN = a.filter((_, t) => ctrl[t] && on(t)).length;
+    const nonCtrlN = a.filter((_, t) => t > 0 && !ctrl[t] && on(t)).length;
+    const share = (cols.get('lmsys_ctrl_%') as Float64Array)[j];
+    if (ctrlN + nonCtrlN === 0) assert.ok(Number.isNaN(share));
+    else assert.equal(share, ctrlN / (ctrlN + nonCtrlN));
+    assert.ok(Math.abs((cols.get('dec_norm_diff') as Float64Array)[j] - (1 - delta[j])) < 1e-6, 'dec_norm_diff is 1 - Delta-norm');
+  }
+});
