@@ -76,6 +76,7 @@ function installFakeVsCodeApi(initialState) {
     }
     return v;
   };
+  window.__revive = revive;
   window.__hostPost = (m) => window.dispatchEvent(new MessageEvent('message', { data: revive(m) }));
 }`;
 

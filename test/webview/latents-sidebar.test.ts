@@ -133,6 +133,30 @@ test('clicking a row asks the host to highlight that latent; shift-click for the
   assert.deepEqual(clicks, [{ type: 'highlightLatent', latent: first, slot: 0 }, { type: 'highlightLatent', latent: first, slot: 1 }]);
 });
 
+test('the ν scatter draws when opened, and clicking a point opens that latent', async () => {
+  const box = view.page.locator('.charts details', { hasText: 'ν^ε vs ν^r' });
+  const finite = allIds.filter((j) => Number.isFinite(table.nuError[j]) && Number.isFinite(table.nuReconstruction[j]));
+  assert.equal(await box.locator('summary').textContent(), `ν^ε vs ν^r (${finite.length.toLocaleString('en-US')} latents with Latent Scaling results)`);
+  await box.locator('summary').click();
+  const painted = await view.page.locator('canvas.scatter-points').evaluate((c) => {
+    const d = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  assert.ok(painted > 1000, `painted pixels: ${painted}`);
+  // Click where latent j is drawn (the chart maps [-0.1, 2] onto its 300 x 220 viewBox, margins 38/8/30/8).
+  const j = finite[0];
+  const bounds = (await box.locator('.scatter').boundingBox())!;
+  const vx = 38 + ((table.nuError[j] + 0.1) / 2.1) * (300 - 38 - 8);
+  const vy = 220 - 30 - ((table.nuReconstruction[j] + 0.1) / 2.1) * (220 - 30 - 8);
+  await view.page.mouse.click(bounds.x + (vx / 300) * bounds.width, bounds.y + (vy / 220) * bounds.height);
+  const opened = (await view.sent()).filter((m) => m.type === 'openLatent').at(-1) as { latent: number } | undefined;
+  assert.ok(opened, 'a click on a point opens a latent');
+  const dist = (k: number) => Math.hypot(table.nuError[k] - table.nuError[j], table.nuReconstruction[k] - table.nuReconstruction[j]);
+  assert.ok(dist(opened.latent) < 0.05, `opened latent ${opened.latent} is not at the clicked point`);
+});
+
 test('the strict CSP allowed everything the sidebar needed (no violation, no page error)', async () => {
   assert.deepEqual(await view.cspViolations(), []);
   assert.deepEqual(view.errors, []);

@@ -20,6 +20,19 @@ export interface SeriesModel {
   hue: Hue;
 }
 
+const tokenIndexes = new WeakMap<Element, number>();
+
+/** The token index of a span made by renderTokens (kept off the DOM: an attribute per token costs layout time). */
+export function tokenIndexOf(span: Element): number {
+  return tokenIndexes.get(span) ?? -1;
+}
+
+/** The token span an event happened in (inside `container`), or undefined. */
+export function tokenTarget(container: HTMLElement, e: Event): HTMLElement | undefined {
+  const target = (e.target as HTMLElement).closest<HTMLElement>('.tok');
+  return target && container.contains(target) ? target : undefined;
+}
+
 /** Builds the token spans into `container` (replacing its content) and returns them, index = token index. */
 export function renderTokens(container: HTMLElement, model: TokenModel): HTMLSpanElement[] {
   const spans: HTMLSpanElement[] = new Array(model.texts.length);
@@ -36,7 +49,7 @@ export function renderTokens(container: HTMLElement, model: TokenModel): HTMLSpa
     if (text.length === 0) cls += ' empty';
     span.className = cls;
     span.textContent = text;
-    span.dataset.i = String(i);
+    tokenIndexes.set(span, i);
     spans[i] = span;
     frag.append(span);
   }
@@ -47,7 +60,9 @@ export function renderTokens(container: HTMLElement, model: TokenModel): HTMLSpa
 /** The CSS background of token i: one hue, or the top/bottom halves for two series (two-latent mode). */
 export function tokenBackground(series: readonly SeriesModel[], i: number): string {
   if (series.length === 0) return '';
-  const colours = series.map((s) => rgba(s.hue, alphaOf(s.acts[i], s.max)));
+  const alphas = series.map((s) => alphaOf(s.acts[i], s.max));
+  if (alphas.every((a) => a === 0)) return '';
+  const colours = series.map((s, k) => rgba(s.hue, alphas[k]));
   if (colours.length === 1) return colours[0];
   return `linear-gradient(to bottom, ${colours[0]} 50%, ${colours[1]} 50%)`;
 }
@@ -77,9 +92,9 @@ export function attachTooltip(container: HTMLElement, lines: (i: number) => stri
   tip.hidden = true;
   document.body.append(tip);
   container.addEventListener('mouseover', (e) => {
-    const target = (e.target as HTMLElement).closest<HTMLElement>('.tok');
-    if (!target || !container.contains(target)) return;
-    tip.replaceChildren(...lines(Number(target.dataset.i)).map((line) => el('div', { text: line })));
+    const target = tokenTarget(container, e);
+    if (!target) return;
+    tip.replaceChildren(...lines(tokenIndexOf(target)).map((line) => el('div', { text: line })));
     tip.hidden = false;
     const r = target.getBoundingClientRect();
     tip.style.left = `${Math.max(4, Math.min(window.innerWidth - tip.offsetWidth - 4, r.left))}px`;

@@ -12,7 +12,7 @@ import { connectToHost } from '../common/host';
 import { byId, el, formatNumber } from '../common/dom';
 import { setValue, valueOf } from '../common/elements';
 import { sparkline } from '../common/charts';
-import { attachTooltip, colourTokens, renderTokens } from '../common/token-render';
+import { attachTooltip, colourTokens, renderTokens, tokenIndexOf, tokenTarget } from '../common/token-render';
 
 const host = connectToHost<LatentToHost, HostToLatent, LatentPageState>();
 const app = byId('app');
@@ -94,8 +94,8 @@ function strip(s: TokenStrip, max: number, onToken?: (i: number) => void): HTMLE
   if (s.focus >= 0) spans[s.focus]?.classList.add('selected');
   attachTooltip(box, (i) => [JSON.stringify(s.texts[i]), `activation: ${formatNumber(acts[i])}`]);
   if (onToken) box.addEventListener('click', (e) => {
-    const t = (e.target as HTMLElement).closest<HTMLElement>('.tok');
-    if (t) onToken(Number(t.dataset.i));
+    const t = tokenTarget(box, e);
+    if (t) onToken(tokenIndexOf(t));
   });
   return box;
 }

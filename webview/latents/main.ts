@@ -28,6 +28,8 @@ let model: LatentTableModel | null = null;
 const labels = new Map<number, string>();
 let histogram: DeltaNormHistogram | null = null;
 let scatter: NuScatter | null = null;
+/** The scatter's <details>: it is redrawn only while open (and when opened). */
+let scatterBox: HTMLDetailsElement | null = null;
 let shown: Uint32Array = new Uint32Array(0);
 let highlighted: number[] = [];
 let activity: { latents: Uint32Array; maxes: Float32Array } | null = null;
@@ -105,9 +107,12 @@ function showTable(t: LatentTable | null, text: string): void {
   ];
   if (c.nuError && c.nuReconstruction) {
     scatter = new NuScatter(c.nuError, c.nuReconstruction, (j) => model!.tagOf(j) === 'chat-only', t.thresholds, (j) => host.post({ type: 'openLatent', latent: j }));
-    parts.push(chart(`ν^ε vs ν^r (${scatter.pointCount.toLocaleString('en-US')} latents with Latent Scaling results)`, scatter.element, false));
+    scatterBox = chart(`ν^ε vs ν^r (${scatter.pointCount.toLocaleString('en-US')} latents with Latent Scaling results)`, scatter.element, false);
+    scatterBox.addEventListener('toggle', drawScatter);
+    parts.push(scatterBox);
   } else {
     scatter = null;
+    scatterBox = null;
     parts.push(el('p', { class: 'muted', text: 'No Latent Scaling results for this crosscoder yet: ν ratios, artifact flags and the ν scatter appear once statistics are computed or imported.' }));
   }
   charts.replaceChildren(...parts);
@@ -125,13 +130,19 @@ function update(resetScroll: boolean): void {
   count.textContent = `${shown.length.toLocaleString('en-US')} of ${model.dictSize.toLocaleString('en-US')} latents`;
   const subset = shown.length === model.dictSize ? null : shown;
   histogram?.showSubset(subset && binDeltaNorm(model.columns.deltaNorm, subset));
-  if (scatter) {
-    let mask: Uint8Array | null = null;
-    if (subset) { mask = new Uint8Array(model.dictSize); for (const j of subset) mask[j] = 1; }
-    scatter.draw(mask);
-  }
+  drawScatter();
   host.setState({ filter: persistable(filter), sort });
   host.post({ type: 'rowCount', shown: shown.length, total: model.dictSize });
+}
+
+function drawScatter(): void {
+  if (!scatter || !model || !scatterBox?.open) return;
+  let mask: Uint8Array | null = null;
+  if (shown.length < model.dictSize) {
+    mask = new Uint8Array(model.dictSize);
+    for (const j of shown) mask[j] = 1;
+  }
+  scatter.draw(mask);
 }
 
 function buildControls() {

@@ -20,17 +20,24 @@ export class NuScatter {
   private readonly x = scaleLinear().domain([LO, HI]).range([M.left, W - M.right]).clamp(true);
   private readonly y = scaleLinear().domain([LO, HI]).range([H - M.bottom, M.top]).clamp(true);
   private points: Uint32Array;
+  /** Pixel position and colour group of each point, computed once. */
+  private px: Float32Array;
+  private py: Float32Array;
+  private chat: Uint8Array;
 
   constructor(
-    private readonly nuError: Float32Array,
-    private readonly nuReconstruction: Float32Array,
-    private readonly isChatOnly: (latent: number) => boolean,
+    nuError: Float32Array,
+    nuReconstruction: Float32Array,
+    isChatOnly: (latent: number) => boolean,
     thresholds: ClassifyThresholds,
     onPick: (latent: number) => void,
   ) {
     const ids: number[] = [];
     for (let j = 0; j < nuError.length; j++) if (Number.isFinite(nuError[j]) && Number.isFinite(nuReconstruction[j])) ids.push(j);
     this.points = Uint32Array.from(ids);
+    this.px = Float32Array.from(ids, (j) => this.x(nuError[j]));
+    this.py = Float32Array.from(ids, (j) => this.y(nuReconstruction[j]));
+    this.chat = Uint8Array.from(ids, (j) => (isChatOnly(j) ? 1 : 0));
     this.canvas = el('canvas', { class: 'scatter-points' });
     this.canvas.width = W * 2;
     this.canvas.height = H * 2;
@@ -50,37 +57,44 @@ export class NuScatter {
       const hit = this.nearest(px, py);
       if (hit >= 0) onPick(hit);
     });
-    this.draw(null);
   }
 
   get pointCount(): number {
     return this.points.length;
   }
 
-  /** Redraws, emphasising the latents in `shown` (the current filter result), or all when null. */
+  /**
+   * Redraws, emphasising the latents in `shown` (the current filter result), or all when null. One path
+   * per colour: a fill call per group, not per point.
+   */
   draw(shown: Uint8Array | null): void {
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
     ctx.setTransform(2, 0, 0, 2, 0, 0);
     ctx.clearRect(0, 0, W, H);
-    for (const pass of [false, true]) {
-      for (const j of this.points) {
-        const on = !shown || shown[j] === 1;
-        if (on !== pass) continue;
-        ctx.fillStyle = !on ? 'rgba(128,128,128,0.25)' : this.isChatOnly(j) ? 'rgba(235,140,0,0.85)' : 'rgba(60,140,220,0.7)';
-        ctx.fillRect(this.x(this.nuError[j]) - 1.5, this.y(this.nuReconstruction[j]) - 1.5, 3, 3);
+    const groups: [string, (k: number, on: boolean) => boolean][] = [
+      ['rgba(128,128,128,0.25)', (_, on) => !on],
+      ['rgba(60,140,220,0.7)', (k, on) => on && this.chat[k] === 0],
+      ['rgba(235,140,0,0.85)', (k, on) => on && this.chat[k] === 1],
+    ];
+    for (const [colour, member] of groups) {
+      ctx.beginPath();
+      for (let k = 0; k < this.points.length; k++) {
+        if (member(k, !shown || shown[this.points[k]] === 1)) ctx.rect(this.px[k] - 1.5, this.py[k] - 1.5, 3, 3);
       }
+      ctx.fillStyle = colour;
+      ctx.fill();
     }
   }
 
   private nearest(px: number, py: number): number {
     let best = -1;
     let bestD = 36;
-    for (const j of this.points) {
-      const dx = this.x(this.nuError[j]) - px;
-      const dy = this.y(this.nuReconstruction[j]) - py;
+    for (let k = 0; k < this.points.length; k++) {
+      const dx = this.px[k] - px;
+      const dy = this.py[k] - py;
       const d = dx * dx + dy * dy;
-      if (d < bestD) { bestD = d; best = j; }
+      if (d < bestD) { bestD = d; best = this.points[k]; }
     }
     return best;
   }

@@ -44,11 +44,6 @@ export class VirtualList {
     return this.items.length;
   }
 
-  /** The item ids currently in the DOM, top to bottom. */
-  renderedIds(): number[] {
-    return this.rows.filter((r) => !r.hidden).sort((a, b) => Number(a.dataset.pos) - Number(b.dataset.pos)).map((r) => Number(r.dataset.id));
-  }
-
   setItems(items: Uint32Array): void {
     this.items = items;
     this.active = Math.min(this.active, items.length - 1);

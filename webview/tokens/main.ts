@@ -10,7 +10,7 @@ import { connectToHost } from '../common/host';
 import { el, formatNumber } from '../common/dom';
 import { hueForSlot } from '../common/colors';
 import { legend, sparkline } from '../common/charts';
-import { attachTooltip, colourTokens, renderTokens, tooltipLines, type SeriesModel, type TokenModel } from '../common/token-render';
+import { attachTooltip, colourTokens, renderTokens, tokenIndexOf, tokenTarget, tooltipLines, type SeriesModel, type TokenModel } from '../common/token-render';
 
 interface PanelState {
   selected: number;
@@ -48,12 +48,12 @@ clearButton.addEventListener('click', () => host.post({ type: 'clearHighlight' }
 attachTooltip(tokens, (i) => (loaded ? tooltipLines(loaded.model, series, i) : []));
 
 tokens.addEventListener('click', (e) => {
-  const target = (e.target as HTMLElement).closest<HTMLElement>('.tok');
-  if (target) select(Number(target.dataset.i));
+  const target = tokenTarget(tokens, e);
+  if (target) select(tokenIndexOf(target));
 });
 tokens.addEventListener('dblclick', (e) => {
-  const target = (e.target as HTMLElement).closest<HTMLElement>('.tok');
-  if (target) reveal(Number(target.dataset.i));
+  const target = tokenTarget(tokens, e);
+  if (target) reveal(tokenIndexOf(target));
 });
 tokens.addEventListener('keydown', (e) => {
   if (!loaded) return;

@@ -1,0 +1,107 @@
+/**
+ * The latent page in Chromium with a fake host: numbers and verdict, the "no examples database" state and
+ * quantile sections, document activations, and the annotation editor's request/reply round trip.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { DEFAULT_THRESHOLDS } from '../../extension/protocol/latent-verdict';
+import { buffer, launchBrowser, openWebview, type WebviewPage } from './harness';
+
+let browser: Browser;
+let view: WebviewPage;
+
+function detail(overrides: Record<string, unknown> = {}) {
+  return {
+    latent: 283, dictSize: 512, bundle: 'Latent Diff demo',
+    numbers: {
+      deltaNorm: 0.99, decNormBase: 0.02, decNormChat: 1.5, decCos: 0.1, encNormBase: 0.3, encNormChat: 0.9, encCos: 0.2, scale: 1.52,
+      betaErrorBase: 0.002, betaErrorChat: 1.0, betaReconstructionBase: 0.018, betaReconstructionChat: 0.99,
+      nuError: 0.002, nuReconstruction: 0.018, freq: 0.29, maxAct: 2.04,
+    },
+    thresholds: DEFAULT_THRESHOLDS,
+    document: { title: 'hello-chat.txt', strip: { texts: ['<bos>', 'Hi', '<start_of_turn>', 'model', '\n', 'Paris'], acts: buffer('f32', [0, 0, 0, 1.2, 2.0, 1.8]), focus: 4, offset: 10 }, max: 2.0, approximate: false },
+    examples: { status: 'none', message: 'No examples database: this bundle has none.' },
+    annotation: { label: 'model turn', notes: 'fires after <start_of_turn>model', status: 'hypothesis', evidence: [{ file: 'a.txt', line: 2, character: 0, endLine: 2, endCharacter: 5, activation: 1.7, text: 'Paris' }] },
+    annotationProblem: '',
+    ...overrides,
+  };
+}
+
+before(async () => {
+  browser = await launchBrowser();
+  view = await openWebview(browser, 'latent');
+  await view.post({ type: 'latent', detail: detail(), message: '' });
+});
+
+after(async () => {
+  await view?.close();
+  await browser?.close();
+});
+
+test('the page shows the latent, its verdict and its numbers in the paper convention', async () => {
+  assert.equal(await view.page.locator('h2.title').textContent(), 'Latent #283 — model turn');
+  assert.equal(await view.page.locator('.toolbar .badge').textContent(), 'robust chat');
+  assert.match((await view.page.locator('p.verdict').textContent())!, /^Robust chat-specific/);
+  const rows = await view.page.$$eval('table.numbers tr', (trs) => trs.map((tr) => [tr.querySelector('th')!.textContent, tr.querySelector('td')!.textContent]));
+  assert.deepEqual(rows[0], ['Δnorm (paper convention: 1 = chat-only, 0 = base-only)', '0.9900']);
+  assert.deepEqual(rows[1], ['dec_norm_diff (code convention) = 1 − Δnorm', '0.0100']);
+  assert.equal(await view.page.locator('svg.norm-bars rect').count(), 2);
+  assert.deepEqual(await view.page.locator('.strip .tok').allTextContents(), ['<bos>', 'Hi', '<start_of_turn>', 'model', '\n', 'Paris']);
+  assert.equal(await view.page.locator('.strip .tok.selected').evaluate((t) => Array.from(t.parentElement!.children).indexOf(t)), 4);
+});
+
+test('without an examples database the page says so', async () => {
+  assert.equal(await view.page.locator('section', { hasText: 'Max-activating examples' }).locator('.empty-state').textContent(), 'No examples database: this bundle has none.');
+});
+
+test('clicking a document token asks the host to reveal it at its index in the analysed text', async () => {
+  await view.page.locator('.strip .tok').nth(3).click();
+  const sent = await view.sent();
+  assert.deepEqual(sent.filter((m) => m.type === 'revealToken').at(-1), { type: 'revealToken', index: 13 });
+});
+
+test('Save sends a validated-shape request and shows the host reply', async () => {
+  await view.page.locator('#annotation-label input').fill('model turn, confirmed');
+  await view.page.locator('#annotation-notes textarea').fill('line 1\n<b>line 2</b>');
+  await view.page.locator('#annotation-save').click();
+  const req = await view.page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.find((m) => m.type === 'request')).then((h) => h.jsonValue()) as Record<string, unknown>;
+  assert.deepEqual(req, { type: 'request', id: req.id, method: 'saveAnnotation', latent: 283, label: 'model turn, confirmed', notes: 'line 1\n<b>line 2</b>', status: 'hypothesis' });
+  await view.post({ type: 'reply', id: req.id, ok: true, result: { saved: true } });
+  await view.page.locator('#annotation-result', { hasText: 'saved' }).waitFor();
+  await view.page.locator('#annotation-save').click();
+  const second = await view.page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'request')[1]).then((h) => h.jsonValue()) as Record<string, unknown>;
+  await view.post({ type: 'reply', id: second.id, ok: false, error: 'the annotations file is malformed' });
+  assert.equal(await view.page.locator('#annotation-result').textContent(), 'not saved: the annotations file is malformed');
+});
+
+test('evidence links ask the host to open the evidence by index', async () => {
+  await view.page.locator('.evidence button.link').first().click();
+  const sent = await view.sent();
+  assert.deepEqual(sent.filter((m) => m.type === 'openEvidence').at(-1), { type: 'openEvidence', index: 0 });
+});
+
+test('quantile sections render coloured example strips', async () => {
+  const strip = (n: number) => ({ texts: Array.from({ length: n }, (_, i) => `t${i}`), acts: buffer('f32', Array.from({ length: n }, (_, i) => i / n)), focus: n - 1, offset: -1 });
+  await view.post({ type: 'latent', message: '', detail: detail({
+    examples: { status: 'ok', source: 'examples.db', sections: [
+      { name: '95–100% of the max activation', examples: [{ maxAct: 2.5, strip: strip(12) }, { maxAct: 2.4, strip: strip(8) }] },
+      { name: '75–95% of the max activation', examples: [{ maxAct: 1.9, strip: strip(5) }] },
+    ] },
+  }) });
+  assert.deepEqual(await view.page.locator('details summary').allTextContents(), ['95–100% of the max activation (2)', '75–95% of the max activation (1)']);
+  assert.equal(await view.page.locator('.example').count(), 3);
+  assert.equal(await view.page.locator('.example').first().locator('.tok').count(), 12);
+});
+
+test('a malformed annotation file is reported on the page', async () => {
+  await view.post({ type: 'latent', message: '', detail: detail({ annotationProblem: 'annotations.json: line 3: not JSON' }) });
+  assert.equal(await view.page.locator('.annotation .problem').textContent(), 'annotations.json: line 3: not JSON');
+});
+
+test('the page remembers its latent (getState) and breaks no CSP rule', async () => {
+  const state = await view.page.evaluate(() => (window as unknown as { acquireVsCodeApi(): { getState(): unknown } }).acquireVsCodeApi().getState());
+  assert.deepEqual(state, { latent: 283 });
+  assert.deepEqual(await view.cspViolations(), []);
+  assert.deepEqual(view.errors, []);
+});
