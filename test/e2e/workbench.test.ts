@@ -139,6 +139,21 @@ test('after Reload Window the annotations are still in the file and in the UI', 
   await s.shot('after-reload');
 });
 
+test('overview: re-analysed after the reload, sidebar unfiltered, latent page beside', async () => {
+  await s.page.locator('.tabs-container .tab[data-resource-name="hello-chat.txt"]').first().click();
+  await runCommand(s.page, 'Latent Diff: Analyze Document');
+  await runCommand(s.page, 'Latent Diff: Highlight Latent...');
+  await answerInput(s.page, 'Highlight Latent', String(MODEL_TURN));
+  const st = await waitForState('the sample highlighted again', (x) => x.analysis && x.highlight.latents[0] === MODEL_TURN && firstHueRanges(x).length > 0 && x);
+  assert.deepEqual(firstHueRanges(st), await firingRanges(readFileSync(join(s.workspace, SAMPLE), 'utf8'), MODEL_TURN));
+  const sidebar = await webviewFrame(s.page, '#filter-text');
+  await sidebar.locator('#filter-text input').fill('');
+  await waitForState('the sidebar filter cleared', (x) => x.sidebarRows && x.sidebarRows.shown === x.sidebarRows.total);
+  const tokens = await webviewFrame(s.page, '.tokens[aria-label="Tokens"] .tok');
+  await tokens.locator('.tok').nth(st.analysis!.tokenCount - 1).waitFor();
+  await s.shot('overview');
+});
+
 interface StoredRecord {
   label: string;
   status: string;
