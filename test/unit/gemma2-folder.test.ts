@@ -89,6 +89,10 @@ describe('Gemma 2 folder variants', () => {
       for (let i = 0; i < a.length; i++) assert.deepEqual(b[i], a[i]);
       assert.deepEqual(buildGemma2Graph(sharded.dir, { layer: LAST, cacheDir: join(sharded.root, 'cache') }).weightFiles, files.map((f) => join(sharded.dir, f)));
       assert.deepEqual(buildGemma2Graph(sharded.dir, { layer: 1, cacheDir: join(sharded.root, 'cache') }).weightFiles, [join(sharded.dir, files[0])]);
+      // a shard holding only later blocks may be absent when the graph stops before them
+      rmSync(join(sharded.dir, files[1]));
+      assert.equal(openGemma2Folder(sharded.dir, 1).blocks.length, 2);
+      assert.throws(() => openGemma2Folder(sharded.dir, 2), (e: unknown) => e instanceof LatentDiffError && e.code === 'not-found' && e.file === join(sharded.dir, files[1]));
     } finally {
       single.cleanup();
       sharded.cleanup();

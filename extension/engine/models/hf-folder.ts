@@ -24,7 +24,7 @@ export interface Gemma2Folder {
   dir: string;
   configFile: string;
   config: Gemma2Config;
-  /** Every safetensors file of the model (also those holding only later blocks), with its header. */
+  /** The safetensors files whose headers were read (with an index: those holding the needed tensors). */
   shards: SafetensorsFile[];
   embed: TensorRef;
   /** Blocks 0..layer. */
@@ -48,11 +48,8 @@ export function openGemma2Folder(dir: string, layer: number): Gemma2Folder {
   if (!Number.isInteger(layer) || layer < 0 || layer >= config.numLayers) {
     throw new LatentDiffError(configFile, `block ${layer} was asked for, but the model has num_hidden_layers = ${config.numLayers} (blocks 0..${config.numLayers - 1})`, 'bad-layer');
   }
-  const { shards, fileOf } = readShards(dir);
-  const lookup = (name: string): TensorRef | undefined => {
-    const file = fileOf(name);
-    return file?.tensors.get(name);
-  };
+  const index = readShards(dir);
+  const lookup = (name: string): TensorRef | undefined => index.fileOf(name)?.tensors.get(name);
   const prefix = lookup('model.embed_tokens.weight') ? 'model.' : lookup('embed_tokens.weight') ? '' : 'model.';
   const used = new Set<string>();
   let weightBytes = 0;
@@ -60,7 +57,7 @@ export function openGemma2Folder(dir: string, layer: number): Gemma2Folder {
     const full = prefix + name;
     const ref = lookup(full);
     if (!ref) {
-      const where = shards.map((s) => basename(s.path)).join(', ');
+      const where = existsSync(join(dir, INDEX_FILE)) ? INDEX_FILE : index.shards().map((s) => basename(s.path)).join(', ');
       throw new LatentDiffError(dir, `missing tensor "${full}" (${what}); looked in ${where}`, 'missing-tensor');
     }
     if (ref.shape.length !== shape.length || ref.shape.some((d, i) => d !== shape[i])) {
@@ -95,30 +92,36 @@ export function openGemma2Folder(dir: string, layer: number): Gemma2Folder {
       postFfnNorm: norm('post_feedforward_layernorm.weight'),
     });
   }
-  return { dir, configFile, config, shards, embed, blocks, weightFiles: [...used].sort(), weightBytes };
+  return { dir, configFile, config, shards: index.shards(), embed, blocks, weightFiles: [...used].sort(), weightBytes };
 }
 
-/** The folder's safetensors files: via model.safetensors.index.json, else model.safetensors, else every *.safetensors. */
-function readShards(dir: string): { shards: SafetensorsFile[]; fileOf: (tensor: string) => SafetensorsFile | undefined } {
+/**
+ * The folder's safetensors files: via model.safetensors.index.json (a shard's header is read only when one of
+ * its tensors is needed, so shards holding only later blocks may be absent), else model.safetensors, else
+ * every *.safetensors file. `shards()` lists the headers read so far.
+ */
+function readShards(dir: string): { shards: () => SafetensorsFile[]; fileOf: (tensor: string) => SafetensorsFile | undefined } {
   const indexFile = join(dir, INDEX_FILE);
   if (existsSync(indexFile)) {
     const index = readJsonObject(indexFile);
     const map = index.weight_map;
     if (!isJsonObject(map)) throw new LatentDiffError(indexFile, '"weight_map" must be an object mapping tensor names to safetensors files', 'invalid-index');
-    const byName = new Map<string, SafetensorsFile>();
     for (const [tensor, file] of Object.entries(map)) {
       if (typeof file !== 'string' || file !== basename(file) || !file.endsWith('.safetensors')) {
         throw new LatentDiffError(indexFile, `weight_map["${tensor}"] must be the name of a .safetensors file in the same folder, got ${JSON.stringify(file)}`, 'invalid-index');
       }
-      if (!byName.has(file)) byName.set(file, readSafetensorsHeader(join(dir, file)));
     }
-    const shards = [...byName.values()];
+    const read = new Map<string, SafetensorsFile>();
     return {
-      shards,
+      shards: () => [...read.values()],
       fileOf: (tensor) => {
         const file = map[tensor];
         if (typeof file !== 'string') return undefined;
-        const shard = byName.get(file)!;
+        let shard = read.get(file);
+        if (!shard) {
+          shard = readSafetensorsHeader(join(dir, file));
+          read.set(file, shard);
+        }
         if (!shard.tensors.has(tensor)) throw new LatentDiffError(shard.path, `tensor "${tensor}" is listed in ${INDEX_FILE} for this file but is not in it`, 'missing-tensor');
         return shard;
       },
@@ -128,5 +131,5 @@ function readShards(dir: string): { shards: SafetensorsFile[]; fileOf: (tensor: 
   const files = existsSync(single) ? [single] : readdirSync(dir).filter((n) => n.endsWith('.safetensors') && !n.startsWith('.')).sort().map((n) => join(dir, n));
   if (!files.length) throw new LatentDiffError(dir, `no ${INDEX_FILE}, ${SINGLE_FILE} or other *.safetensors file: not a Hugging Face model folder with safetensors weights`, 'not-found');
   const shards = files.map(readSafetensorsHeader);
-  return { shards, fileOf: (tensor) => shards.find((s) => s.tensors.has(tensor)) };
+  return { shards: () => shards, fileOf: (tensor) => shards.find((s) => s.tensors.has(tensor)) };
 }
