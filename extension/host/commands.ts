@@ -146,9 +146,11 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     const css = readFileSync(d.context.asAbsolutePath('media/webview.css'), 'utf8');
     const html = standaloneTokenHtml(exportData(a.result, `${a.title} — Latent Diff`, session.highlight), script, css);
     await vscode.workspace.fs.writeFile(target, Buffer.from(html, 'utf8'));
-    const open = await vscode.window.showInformationMessage(`Latent Diff: exported ${a.result.tokens.length} tokens to ${target.fsPath}`, 'Reveal');
-    if (open) await vscode.commands.executeCommand('revealFileInOS', target);
-    return target.fsPath;
+    const saved = target;
+    void vscode.window.showInformationMessage(`Latent Diff: exported ${a.result.tokens.length} tokens to ${saved.fsPath}`, 'Open').then((pick) => {
+      if (pick) void vscode.env.openExternal(saved);
+    });
+    return saved.fsPath;
   };
 
   return [

@@ -58,8 +58,9 @@ export class Session implements vscode.Disposable {
   request: HighlightRequest = { mode: 'none' };
   highlight: HighlightData = NO_HIGHLIGHT;
   settings: Settings = readSettings();
-  /** What the worker is doing right now (for the status bar). */
+  /** What the worker is doing right now (for the status bar); '' when idle. */
   busy = '';
+  private inFlight = 0;
 
   private readonly bundleEmitter = new vscode.EventEmitter<OpenBundle | undefined>();
   private readonly analysisEmitter = new vscode.EventEmitter<CurrentAnalysis | undefined>();
@@ -128,7 +129,7 @@ export class Session implements vscode.Disposable {
         ...(this.settings.contextWindow > 0 ? { contextWindow: this.settings.contextWindow } : {}),
       });
       this.clientKey = key;
-      this.client.onProgress((p) => this.setBusy(p.stage === 'ready' ? '' : p.message));
+      this.client.onProgress((p) => { if (this.inFlight > 0) this.setBusy(p.message); });
     }
     return this.client;
   }
@@ -138,13 +139,24 @@ export class Session implements vscode.Disposable {
     this.busyEmitter.fire(message);
   }
 
+  /** Marks the worker busy while `work` runs (status bar spinner), idle again when the last call ends. */
+  private async track<T>(message: string, work: Promise<T>): Promise<T> {
+    this.inFlight++;
+    if (this.inFlight === 1) this.setBusy(message);
+    try {
+      return await work;
+    } finally {
+      if (--this.inFlight === 0) this.setBusy('');
+    }
+  }
+
   /** Opens (once) the bundle the settings name. Throws LatentDiffError naming the file when it is invalid. */
   ensureBundle(): Promise<OpenBundle> {
     if (this.bundle) return Promise.resolve(this.bundle);
     this.opening ??= (async () => {
       const { dir, isDemo } = this.bundleDir();
       const client = this.getClient();
-      const reply = await client.openBundle(dir);
+      const reply = await this.track('Opening the bundle…', client.openBundle(dir));
       const files = await bundleFiles(dir);
       const open: OpenBundle = { dir, info: reply.info, provider: reply.provider, providerNote: reply.providerNote, isDemo, ...files };
       if (this.client !== client) throw new CancelledError();
@@ -159,7 +171,7 @@ export class Session implements vscode.Disposable {
   ensureMetrics(): Promise<LatentMetrics> {
     this.metricsPromise ??= (async () => {
       await this.ensureBundle();
-      const m = await this.getClient().latentMetrics();
+      const m = await this.track('Loading latent metrics…', this.getClient().latentMetrics());
       this.metrics = m;
       return m;
     })();
@@ -214,9 +226,9 @@ export class Session implements vscode.Disposable {
       const version = document.version;
       const text = range ? document.getText(range) : document.getText();
       const base = range ? document.offsetAt(range.start) : 0;
-      const result = await this.getClient().analyze(text, {
+      const result = await this.track('Analysing…', this.getClient().analyze(text, {
         topK: this.settings.topK, latents: this.exactLatentsWanted(), mode: 'auto', docName: document.uri.fsPath || document.uri.toString(),
-      }, signal);
+      }, signal));
       if (document.version !== version || signal?.aborted) return undefined;
       const name = document.uri.path.split('/').pop() || document.uri.toString();
       const title = range ? `${name} (lines ${range.start.line + 1}–${range.end.line + 1})` : name;
@@ -281,7 +293,9 @@ export class Session implements vscode.Disposable {
     } else {
       const set = chatSpecificLatents(this.metrics, this.stats, this.settings.thresholds);
       const s = chatSpecificitySeries(a.result, set, norm);
-      const approx = s.approximate ? ` Summed over each token's top-${this.settings.topK} latents only (${set.latents.length} latents is too many to compute exactly).` : '';
+      const approx = !s.approximate ? ''
+        : set.latents.length <= MAX_EXACT_LATENTS ? ' Exact values are on the way; until then each token\'s top-k latents only.'
+          : ` Summed over each token's top-${this.settings.topK} latents only (${set.latents.length} latents are too many to compute exactly).`;
       this.highlight = { mode: 'chat-specificity', series: [s], note: set.note + approx };
     }
     this.highlightEmitter.fire(this.highlight);
