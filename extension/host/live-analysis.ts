@@ -49,7 +49,9 @@ export class LiveAnalysis implements vscode.Disposable {
   }
 
   private schedule(document: vscode.TextDocument): void {
-    if (document.uri.scheme === 'output' || document.getText().length > LIVE_MAX_CHARS || document.getText().trim() === '') return;
+    // The length without copying the text (this runs on every keystroke).
+    const length = document.offsetAt(new vscode.Position(document.lineCount, 0));
+    if (document.uri.scheme === 'output' || length === 0 || length > LIVE_MAX_CHARS) return;
     this.cancel();
     this.timer = setTimeout(() => void this.run(document), this.session.settings.liveDebounceMs);
   }

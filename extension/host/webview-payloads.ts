@@ -37,36 +37,45 @@ export function latentsInTop(result: AnalysisResult): number[] {
   return [...seen].sort((a, b) => a - b);
 }
 
-export function tokenDocument(result: AnalysisResult, title: string, topK: number, facts: LatentFacts, thresholds: ClassifyThresholds): TokenDocument {
-  const T = result.tokens.length;
+/** The token panel shows at most this many tokens (the first ones); the editor still gets every token. */
+export const MAX_PANEL_TOKENS = 20_000;
+
+export function tokenDocument(result: AnalysisResult, title: string, topK: number, facts: LatentFacts, thresholds: ClassifyThresholds, maxTokens = MAX_PANEL_TOKENS): TokenDocument {
+  const T = Math.min(result.tokens.length, maxTokens);
   const ids = new Int32Array(T);
   const flags = new Uint8Array(T);
   let longest = 0;
-  for (const row of result.top) longest = Math.max(longest, row.length);
+  for (let t = 0; t < T; t++) longest = Math.max(longest, result.top[t].length);
   const k = Math.max(1, Math.min(topK, longest));
   const topLatents = new Int32Array(T * k).fill(-1);
   const topActs = new Float32Array(T * k);
-  result.tokens.forEach((tok, t) => {
+  const texts: string[] = new Array(T);
+  const seen = new Set<number>();
+  for (let t = 0; t < T; t++) {
+    const tok = result.tokens[t];
+    texts[t] = tok.text;
     ids[t] = tok.id;
     flags[t] = (tok.template ? TOKEN_TEMPLATE : 0) | (tok.special ? TOKEN_SPECIAL : 0) | (tok.start === null ? TOKEN_OUTSIDE : 0);
     result.top[t].slice(0, k).forEach((r, i) => {
       topLatents[t * k + i] = r.latent;
       topActs[t * k + i] = r.act;
+      seen.add(r.latent);
     });
-  });
+  }
+  const shown = T < result.tokens.length ? ` (first ${T.toLocaleString('en-US')} of ${result.tokens.length.toLocaleString('en-US')} tokens)` : '';
   return {
-    title, bundle: result.bundle.name, provider: result.provider, kind: result.kind,
-    texts: result.tokens.map((t) => t.text),
+    title: title + shown, bundle: result.bundle.name, provider: result.provider, kind: result.kind,
+    texts,
     ids: toBuffer(ids), flags: toBuffer(flags), topK: k, topLatents: toBuffer(topLatents), topActs: toBuffer(topActs),
-    latents: latentsInTop(result).map((j) => latentBrief(j, facts)),
+    latents: [...seen].sort((a, b) => a - b).map((j) => latentBrief(j, facts)),
     thresholds,
   };
 }
 
-export function highlightState(h: HighlightData): HighlightState {
+export function highlightState(h: HighlightData, maxTokens = MAX_PANEL_TOKENS): HighlightState {
   return {
     mode: h.mode, note: h.note,
-    series: h.series.map((s) => ({ latent: s.latent, name: s.name, acts: toBuffer(s.acts), max: s.max, maxSource: s.maxSource, approximate: s.approximate })),
+    series: h.series.map((s) => ({ latent: s.latent, name: s.name, acts: toBuffer(s.acts.subarray(0, maxTokens)), max: s.max, maxSource: s.maxSource, approximate: s.approximate })),
   };
 }
 

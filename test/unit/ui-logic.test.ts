@@ -270,6 +270,11 @@ test('webview payloads: exact-size buffers, flags, top-k rows padded with -1', (
     }
   });
   assert.ok(doc.latents.every((b) => b.label === `L${b.latent}` && Number.isNaN(b.deltaNorm)));
+  const capped = tokenDocument(result, 'doc', 3, { metrics: undefined, stats: undefined, label: () => '' }, DEFAULT_THRESHOLDS, 10);
+  assert.equal(capped.texts.length, 10);
+  assert.equal(new Int32Array(capped.ids).length, 10);
+  assert.equal(capped.title, 'doc (first 10 of 30 tokens)');
+  assert.deepEqual(capped.latents.map((b) => b.latent), [...new Set(result.top.slice(0, 10).flatMap((row) => row.slice(0, capped.topK).map((x) => x.latent)))].sort((a, b) => a - b));
 });
 
 test('the standalone export embeds data that cannot close its script element', () => {
