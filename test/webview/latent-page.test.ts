@@ -48,7 +48,7 @@ test('the page shows the latent, its verdict and its numbers in the paper conven
   assert.deepEqual(rows[1], ['dec_norm_diff (code convention) = 1 − Δnorm', '0.0100']);
   assert.equal(await view.page.locator('svg.norm-bars rect').count(), 2);
   assert.deepEqual(await view.page.locator('.strip .tok').allTextContents(), ['<bos>', 'Hi', '<start_of_turn>', 'model', '\n', 'Paris']);
-  assert.equal(await view.page.locator('.strip .tok.selected').evaluate((t) => Array.from(t.parentElement!.children).indexOf(t)), 4);
+  assert.equal(await view.page.locator('.strip .tok.selected').evaluate((t) => Array.from(document.querySelectorAll('.tok')).indexOf(t)), 4);
 });
 
 test('without an examples database the page says so', async () => {

@@ -61,6 +61,8 @@ test('8,000 tokens render, template tokens are marked, and the highlight colours
   const f = makeTokens(8000, 5);
   await view.post(documentMessage(f, briefs));
   assert.equal(await view.page.locator('.tokens .tok').count(), 8000);
+  assert.equal(await view.page.locator('.tokens').evaluate((t) => t.textContent), f.texts.join(''));
+  assert.equal(await view.page.locator('.tokens .line').count(), f.texts.filter((t) => t.endsWith('\n')).length + (f.texts.at(-1)!.endsWith('\n') ? 0 : 1));
   const templates = Array.from(f.flags).filter((x) => x & 1).length;
   assert.equal(await view.page.locator('.tokens .tok.template').count(), templates);
   await view.post(highlightMessage(f.latent7));
@@ -111,7 +113,7 @@ test('the panel keeps the selected token across a reload (getState/setState)', a
   const reopened = await openWebview(browser, 'tokens', { state: { selected: 2 } });
   try {
     await reopened.post(documentMessage(makeTokens(10, 4), briefs));
-    assert.equal(await reopened.page.locator('.tok.selected').evaluate((t) => Array.from(t.parentElement!.children).indexOf(t)), 2);
+    assert.equal(await reopened.page.locator('.tok.selected').evaluate((t) => Array.from(document.querySelectorAll('.tok')).indexOf(t)), 2);
   } finally {
     await reopened.close();
   }

@@ -21,6 +21,8 @@ export interface SeriesModel {
 }
 
 const tokenIndexes = new WeakMap<Element, number>();
+/** The background last set on each token span. */
+const backgrounds = new WeakMap<Element, string>();
 
 /** The token index of a span made by renderTokens (kept off the DOM: an attribute per token costs layout time). */
 export function tokenIndexOf(span: Element): number {
@@ -33,10 +35,16 @@ export function tokenTarget(container: HTMLElement, e: Event): HTMLElement | und
   return target && container.contains(target) ? target : undefined;
 }
 
-/** Builds the token spans into `container` (replacing its content) and returns them, index = token index. */
+/**
+ * Builds the token spans into `container` (replacing its content) and returns them, index = token index.
+ * Spans are grouped into one block per text line (a line ends after a token ending in a newline), and
+ * lines off screen skip layout (content-visibility), so long documents render fast.
+ */
 export function renderTokens(container: HTMLElement, model: TokenModel): HTMLSpanElement[] {
   const spans: HTMLSpanElement[] = new Array(model.texts.length);
   const frag = document.createDocumentFragment();
+  let line = document.createElement('div');
+  line.className = 'line';
   for (let i = 0; i < model.texts.length; i++) {
     const text = model.texts[i];
     const span = document.createElement('span');
@@ -51,8 +59,14 @@ export function renderTokens(container: HTMLElement, model: TokenModel): HTMLSpa
     span.textContent = text;
     tokenIndexes.set(span, i);
     spans[i] = span;
-    frag.append(span);
+    line.append(span);
+    if (text.endsWith('\n')) {
+      frag.append(line);
+      line = document.createElement('div');
+      line.className = 'line';
+    }
   }
+  if (line.firstChild) frag.append(line);
   container.replaceChildren(frag);
   return spans;
 }
@@ -67,8 +81,16 @@ export function tokenBackground(series: readonly SeriesModel[], i: number): stri
   return `linear-gradient(to bottom, ${colours[0]} 50%, ${colours[1]} 50%)`;
 }
 
+/** Sets each token's background; spans whose colour does not change are not touched (no style invalidation). */
 export function colourTokens(spans: readonly HTMLSpanElement[], series: readonly SeriesModel[]): void {
-  for (let i = 0; i < spans.length; i++) spans[i].style.background = tokenBackground(series, i);
+  for (let i = 0; i < spans.length; i++) {
+    const bg = tokenBackground(series, i);
+    const span = spans[i];
+    if ((backgrounds.get(span) ?? '') !== bg) {
+      span.style.background = bg;
+      backgrounds.set(span, bg);
+    }
+  }
 }
 
 /** The tooltip lines for token i, as in the dashboards: `Token <id>: '<text>'` then one line per series. */
