@@ -120,6 +120,19 @@ function showTable(t: LatentTable | null, text: string): void {
   controls.sync();
   histogram.setRange([filter.deltaMin, filter.deltaMax]);
   update(true);
+  warmSortOrders(model);
+}
+
+/** Builds the other columns' sort orders while the webview is idle, one per idle slot. */
+function warmSortOrders(m: LatentTableModel): void {
+  const keys: Exclude<SortKey, 'id'>[] = ['deltaNorm', 'nuError', 'nuReconstruction', 'maxAct', 'freq', 'decCos'];
+  const next = () => {
+    const key = keys.shift();
+    if (!key || m !== model) return;
+    m.prepareSort(key);
+    requestIdleCallback(next);
+  };
+  requestIdleCallback(next);
 }
 
 function update(resetScroll: boolean): void {

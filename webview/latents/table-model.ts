@@ -135,6 +135,11 @@ export class LatentTableModel {
     return out.subarray(0, n);
   }
 
+  /** Builds (and caches) a column's sort order ahead of use, so the first sort by it is as fast as later ones. */
+  prepareSort(key: Exclude<SortKey, 'id'>): void {
+    this.orderFor(key);
+  }
+
   private classify(): void {
     const { deltaNorm, nuError, nuReconstruction } = this.columns;
     for (let j = 0; j < this.dictSize; j++) {
