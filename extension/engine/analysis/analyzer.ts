@@ -40,6 +40,8 @@ export type Checkpoint = () => Promise<void>;
 const DEFAULT_TOP_K = 10;
 /** The graph's top-k is built once at this size (or larger when asked) and cut per request. */
 const GRAPH_TOP_K = 32;
+/** Residual streams of the last document are kept up to this many floats per model (64 MB). */
+const MAX_CACHED_RESIDUAL = 16 * 1024 * 1024;
 
 interface Loaded {
   tokenizer: GemmaTokenizer;
@@ -51,6 +53,8 @@ interface Loaded {
 
 export class Analyzer {
   private loaded: Promise<Loaded> | undefined;
+  private metricsPromise: Promise<LatentMetrics> | undefined;
+  private lastResiduals: { key: string; xBase: Float32Array; xChat: Float32Array } | undefined;
   private readonly choice: ProviderChoice = {};
 
   private constructor(
@@ -106,7 +110,7 @@ export class Analyzer {
       progress('chat', `Loading ${b.chat.name}`, 0.5);
       const chat = await this.openModel(b.chat, progress);
       progress('metrics', 'Computing latent metrics', 0.7);
-      const metrics = await loadOrComputeLatentMetrics(b.crosscoder, { cacheDir: this.opts.cacheDir, sessionOptions: this.crosscoderSessionOptions() });
+      const metrics = await this.metrics();
       progress('ready', 'Bundle ready', 1);
       return { tokenizer, base, chat, metrics, runners: new Map() };
     })();
@@ -128,8 +132,30 @@ export class Analyzer {
     return r;
   }
 
-  async metrics(): Promise<LatentMetrics> {
-    return (await this.load()).metrics;
+  /** Static per-latent metrics: needs only the crosscoder's weights, not the models or the tokenizer. */
+  metrics(): Promise<LatentMetrics> {
+    this.metricsPromise ??= loadOrComputeLatentMetrics(this.bundle.crosscoder, { cacheDir: this.opts.cacheDir, sessionOptions: this.crosscoderSessionOptions() });
+    this.metricsPromise.catch(() => (this.metricsPromise = undefined));
+    return this.metricsPromise;
+  }
+
+  /**
+   * Both models' residual streams for a document. The last document's are kept, so asking for other
+   * latents' vectors or another top-k on the same text runs only the crosscoder.
+   */
+  private async residuals(l: Loaded, key: string, ids: number[], window: number, checkpoint: Checkpoint, progress: Progress): Promise<{ xBase: Float32Array; xChat: Float32Array }> {
+    if (this.lastResiduals?.key === key) return this.lastResiduals;
+    const d = this.bundle.dModel;
+    const T = ids.length;
+    progress('base', `Running ${l.base.name} on ${T} tokens`);
+    const xBase = await windowedResidual(l.base, ids, l.tokenizer.bosId, window, d, checkpoint);
+    checkFinite(xBase, this.bundle.base);
+    await checkpoint();
+    progress('chat', `Running ${l.chat.name} on ${T} tokens`);
+    const xChat = await windowedResidual(l.chat, ids, l.tokenizer.bosId, window, d, checkpoint);
+    checkFinite(xChat, this.bundle.chat);
+    this.lastResiduals = T * d <= MAX_CACHED_RESIDUAL ? { key, xBase, xChat } : undefined;
+    return { xBase, xChat };
   }
 
   async analyze(text: string, req: AnalyzeRequest = {}, checkpoint: Checkpoint = async () => {}, progress: Progress = () => {}): Promise<AnalysisResult> {
@@ -145,17 +171,10 @@ export class Analyzer {
     const doc = tokenizeDocument(l.tokenizer, text, { mode: req.mode ?? 'auto', docName: req.docName, ...(this.bundle.tokenizer.chatTemplate && 'text' in this.bundle.tokenizer.chatTemplate ? { chatTemplate: this.bundle.tokenizer.chatTemplate.text, chatTemplateName: this.bundle.tokenizer.chatTemplate.file } : {}) });
     const ids = doc.tokens.map((t) => t.id);
     const T = ids.length;
-    const d = this.bundle.dModel;
     const window = this.opts.contextWindow ?? this.bundle.contextWindow;
     if (!(window >= 2)) throw new LatentDiffError(undefined, `context window must be at least 2 tokens, got ${window}`, 'invalid-setting');
     await checkpoint();
-    progress('base', `Running ${l.base.name} on ${T} tokens`);
-    const xBase = await windowedResidual(l.base, ids, l.tokenizer.bosId, window, d, checkpoint);
-    checkFinite(xBase, this.bundle.base);
-    await checkpoint();
-    progress('chat', `Running ${l.chat.name} on ${T} tokens`);
-    const xChat = await windowedResidual(l.chat, ids, l.tokenizer.bosId, window, d, checkpoint);
-    checkFinite(xChat, this.bundle.chat);
+    const { xBase, xChat } = await this.residuals(l, `${req.mode ?? 'auto'}\u0000${window}\u0000${text}`, ids, window, checkpoint, progress);
     await checkpoint();
     progress('crosscoder', 'Running the crosscoder');
     const runner = await this.runner(l, topK);
@@ -189,6 +208,7 @@ export class Analyzer {
   async dispose(): Promise<void> {
     const l = await this.loaded?.catch(() => undefined);
     this.loaded = undefined;
+    this.lastResiduals = undefined;
     if (!l) return;
     await l.base.dispose();
     await l.chat.dispose();

@@ -1,0 +1,47 @@
+/** Analyzer behaviour beyond one call: the residual cache must not change results; windows must tile. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Analyzer } from '../../extension/engine/analysis/analyzer';
+
+const DEMO = resolve(__dirname, '../../models/demo');
+const open = (contextWindow?: number) => Analyzer.open(DEMO, { provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'ld-an-')), contextWindow });
+
+test('asking for other latents on the same text reuses residuals and gives the same numbers as a fresh run', async () => {
+  const text = 'def f(x):\n    return x + 1  # what is 2 + 2?';
+  const a = open();
+  const b = open();
+  try {
+    const first = await a.analyze(text, { latents: [1, 2] });
+    const again = await a.analyze(text, { latents: [5, 1] });
+    const fresh = await b.analyze(text, { latents: [5, 1] });
+    assert.deepEqual(again.top, first.top);
+    assert.deepEqual(again.selected, fresh.selected);
+    assert.deepEqual(again.selected[1].acts, first.selected[0].acts);
+    const other = await a.analyze(text + ' more', {});
+    assert.equal(other.tokens.length, first.tokens.length + 1);
+  } finally {
+    await a.dispose();
+    await b.dispose();
+  }
+});
+
+test('windowed analysis: every token analysed, window starts see only a fresh BOS', async () => {
+  const text = Array.from({ length: 30 }, (_, i) => `Sentence ${i} is here.`).join(' ');
+  const whole = open();
+  const windowed = open(16);
+  try {
+    const r1 = await whole.analyze(text, { latents: [0] });
+    const r2 = await windowed.analyze(text, { latents: [0] });
+    assert.equal(r2.tokens.length, r1.tokens.length);
+    assert.ok(r2.tokens.length > 64);
+    assert.ok(r2.top.every((row) => row.length > 0), 'every token of every window was scored');
+    // The first window is identical: same tokens, same left context.
+    assert.deepEqual(r2.top.slice(0, 16), r1.top.slice(0, 16));
+  } finally {
+    await whole.dispose();
+    await windowed.dispose();
+  }
+});
