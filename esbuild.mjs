@@ -12,6 +12,7 @@ const node = {
 const nodeEntries = {
   extension: 'extension/host/extension.ts',
   worker: 'extension/engine/worker/worker-main.ts',
+  'stats-worker': 'extension/engine/worker/stats-worker-main.ts',
   cli: 'extension/cli/main.ts',
 };
 const builds = [];

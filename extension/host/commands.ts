@@ -15,6 +15,7 @@ import { exactVector, topKVector } from './highlight-series';
 import type { LatentPages } from './latent-pages';
 import type { LiveAnalysis } from './live-analysis';
 import type { Session } from './session';
+import { computeStatistics } from './statistics-command';
 import { SECTION } from './settings';
 import type { TokenPanel } from './token-panel';
 import { exportData } from './webview-payloads';
@@ -245,6 +246,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       return ann;
     }),
     wrap('latentDiff.exportTokenHtml', exportHtml),
+    wrap('latentDiff.computeStatistics', (arg?: unknown) => computeStatistics(d.context, session, Array.isArray(arg) && arg.every((f) => typeof f === 'string') ? arg : undefined)),
     wrap('latentDiff.exportAnnotations', async (arg?: unknown) => {
       let target = typeof arg === 'string' ? vscode.Uri.file(arg) : arg instanceof vscode.Uri ? arg : undefined;
       target ??= await vscode.window.showSaveDialog({ filters: { JSON: ['json'], CSV: ['csv'] }, title: 'Export Annotations' });

@@ -32,13 +32,10 @@ export class LatentPages implements vscode.Disposable {
           else panel.dispose();
         },
       }),
-      session.onDidChangeBundle(() => {
-        this.examples?.dispose();
-        this.examples = undefined;
-        this.refreshAll();
-      }),
+      // New statistics may come with a new examples database (the statistics command).
+      session.onDidChangeBundle(() => this.reopenExamples()),
       session.onDidChangeAnalysis(() => this.refreshAll()),
-      session.onDidChangeStats(() => this.refreshAll()),
+      session.onDidChangeStats(() => this.reopenExamples()),
       annotations.onDidChange((latents) => {
         for (const [j] of this.panels) if (latents.length === 0 || latents.includes(j)) void this.refresh(j);
       }),
@@ -99,6 +96,12 @@ export class LatentPages implements vscode.Disposable {
         this.annotations.upsert(m.latent, { label: m.label, notes: m.notes, status: m.status });
         return { saved: true };
     }
+  }
+
+  private reopenExamples(): void {
+    this.examples?.dispose();
+    this.examples = undefined;
+    this.refreshAll();
   }
 
   private refreshAll(): void {

@@ -196,6 +196,12 @@ export class Session implements vscode.Disposable {
     return this.stats;
   }
 
+  /** Results of the statistics command: the table and its examples database replace the bundle's own. */
+  useComputedStatistics(stats: LatentStats, examplesFile: string | undefined): void {
+    if (this.bundle && examplesFile) this.bundle.examplesFile = examplesFile;
+    this.setStats(stats);
+  }
+
   /** Statistics computed or imported while running (the statistics command); views refresh. */
   setStats(stats: LatentStats | undefined): void {
     this.stats = stats;

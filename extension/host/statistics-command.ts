@@ -1,0 +1,80 @@
+/**
+ * "Latent Diff: Compute Statistics on Dataset...": runs the offline statistics job (Latent Scaling,
+ * frequencies, max-activating examples) on its own worker thread with a cancellable progress
+ * notification, then feeds the results to the sidebar, hovers and latent pages without a reload.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { StatsCancelledError } from '../engine/analysis/stats/stats-job';
+import { runStatsInWorker } from '../engine/worker/stats-client';
+import { loadLatentStats } from './latent-stats';
+import type { Session } from './session';
+
+function outputFolder(context: vscode.ExtensionContext, identity: string): string {
+  const ws = vscode.workspace.workspaceFolders?.[0];
+  const base = ws && vscode.workspace.isTrusted ? join(ws.uri.fsPath, '.latent-diff', 'stats') : join(context.globalStorageUri.fsPath, 'stats');
+  return join(base, identity);
+}
+
+/** An interrupted run in `out` can be resumed or replaced; undefined = the user backed out. */
+async function resumeOrRestart(out: string): Promise<boolean | undefined> {
+  if (!existsSync(join(out, 'state', 'manifest.json'))) return false;
+  const resume = 'Resume the interrupted run';
+  const restart = 'Start over';
+  const pick = await vscode.window.showQuickPick([resume, restart], { title: `Statistics already started in ${out}` });
+  if (pick === restart) rmSync(out, { recursive: true, force: true });
+  return pick === undefined ? undefined : pick === resume;
+}
+
+export async function computeStatistics(context: vscode.ExtensionContext, session: Session, files?: string[]): Promise<void> {
+  const bundle = await session.ensureBundle();
+  const data = files ?? (await vscode.window.showOpenDialog({
+    canSelectMany: true,
+    title: 'Datasets for Latent Diff statistics',
+    openLabel: 'Compute statistics',
+    filters: { Datasets: ['txt', 'jsonl', 'json', 'parquet'], 'All files': ['*'] },
+  }))?.map((u) => u.fsPath);
+  if (!data?.length) return;
+  const out = outputFolder(context, bundle.info.crosscoderIdentity);
+  const resume = await resumeOrRestart(out);
+  if (resume === undefined) return;
+  const { thresholds, provider } = session.settings;
+  let skipped = 0;
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Latent Diff: statistics', cancellable: true },
+    async (progress, token) => {
+      const controller = new AbortController();
+      token.onCancellationRequested(() => controller.abort());
+      let reported = 0;
+      try {
+        return await runStatsInWorker(context.asAbsolutePath(join('dist', 'stats-worker.js')), {
+          data, out, bundle: bundle.dir, provider, resume,
+          cacheDir: join(context.globalStorageUri.fsPath, 'cache'),
+          thresholds: { completeShrinkage: thresholds.nuError, latentDecoupling: thresholds.nuReconstruction },
+        }, {
+          signal: controller.signal,
+          onBadRecord: () => skipped++,
+          onProgress: (p) => {
+            // Each phase runs 0..1; the notification's bar covers both phases.
+            const overall = ((p.phase === 'scan' ? 0 : 50) + 50 * (p.fraction ?? 0));
+            const eta = p.etaSeconds !== undefined ? `, ${Math.ceil(p.etaSeconds)} s left` : '';
+            progress.report({ message: `${p.phase}: ${Math.round(p.tokensPerSecond)} tokens/s${eta}`, increment: Math.max(0, overall - reported) });
+            reported = Math.max(reported, overall);
+          },
+        });
+      } catch (e) {
+        if (e instanceof StatsCancelledError) return undefined;
+        throw e;
+      }
+    },
+  );
+  if (!result) {
+    void vscode.window.showInformationMessage('Latent Diff: statistics cancelled. The checkpoint is saved; run the command again to resume.');
+    return;
+  }
+  if (!result.featureDf) throw new Error(`the statistics run in ${out} finished without a feature_df.csv`);
+  session.useComputedStatistics(loadLatentStats(result.featureDf, bundle.info.dictSize), result.examplesDb);
+  const note = skipped ? ` ${skipped} unreadable record(s) were skipped.` : '';
+  void vscode.window.showInformationMessage(`Latent Diff: statistics written to ${out} (feature_df.csv, examples.db).${note}`);
+}
