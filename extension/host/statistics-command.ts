@@ -6,7 +6,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { StatsCancelledError } from '../engine/analysis/stats/stats-job';
+import { StatsCancelledError } from '../engine/analysis/stats/stats-cancelled';
 import { runStatsInWorker } from '../engine/worker/stats-client';
 import { loadLatentStats } from './latent-stats';
 import type { Session } from './session';

@@ -4,7 +4,8 @@
  * thread ends with the job.
  */
 import { Worker } from 'node:worker_threads';
-import { StatsCancelledError, type StatsJobHooks, type StatsJobOptions, type StatsJobResult } from '../analysis/stats/stats-job';
+import { StatsCancelledError } from '../analysis/stats/stats-cancelled';
+import type { StatsJobHooks, StatsJobOptions, StatsJobResult } from '../analysis/stats/stats-job';
 import { fromErrorInfo } from '../errors';
 import type { FromStatsWorker, ToStatsWorker } from './stats-protocol';
 

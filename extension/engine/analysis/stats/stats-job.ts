@@ -28,6 +28,7 @@ import { chatTemplateFor, type ChatTemplate } from '../../text/chat-template';
 import { GemmaTokenizer } from '../../text/tokenizer';
 import type { ProviderSetting } from '../../types';
 import { loadDecoderWeights } from './decoder-weights';
+import { StatsCancelledError } from './stats-cancelled';
 import { errorLatentSet, type ErrorLatents } from './error-latents';
 import { emptyExamples, ExamplesSampler, type ExamplesState } from './examples-sampler';
 import { EXAMPLES_DB, FEATURE_DF, writeExamples, writeFeatureTable } from './outputs';
@@ -104,11 +105,7 @@ export interface StatsJobResult {
   provider: string;
 }
 
-export class StatsCancelledError extends LatentDiffError {
-  constructor(out: string) {
-    super(out, 'statistics run cancelled; the checkpoint is saved: run the same command with --resume to continue', 'cancelled');
-  }
-}
+export { StatsCancelledError };
 
 function checkOptions(o: StatsJobOptions): void {
   const bad = (problem: string): never => {
