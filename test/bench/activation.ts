@@ -4,44 +4,12 @@
  * our own module evaluation and wiring (what the budget is about: nothing heavy at activation); VS Code's
  * own work to register contributions is not included. `npm run bench activation [-- --reps N]`.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { probeActivation, type ActivationProbe } from '../support/activation-probe';
 import { median, type Bench } from './bench';
 
 const ROOT = join(__dirname, '..', '..');
-
-/** Runs in the child: installs the stand-in module, then times require + activate. */
-const CHILD = String.raw`
-const Module = require('module');
-const { performance } = require('perf_hooks');
-const stub = new Proxy(function () {}, {
-  get: (_t, key) => (key === Symbol.toPrimitive ? () => '' : key === 'then' ? undefined : stub),
-  apply: () => stub,
-  construct: () => stub,
-  set: () => true,
-  defineProperty: () => true,
-});
-const NAMES = ['workspace', 'window', 'commands', 'languages', 'env', 'Uri', 'EventEmitter', 'Range', 'Position', 'Selection',
-  'ViewColumn', 'ProgressLocation', 'StatusBarAlignment', 'DecorationRangeBehavior', 'TextEditorRevealType', 'ConfigurationTarget',
-  'MarkdownString', 'Hover'];
-const vscodeModule = new Proxy({}, {
-  get: () => stub,
-  ownKeys: () => NAMES,
-  getOwnPropertyDescriptor: () => ({ value: stub, enumerable: true, configurable: true, writable: true }),
-});
-const realLoad = Module._load;
-Module._load = function (request, ...rest) { return request === 'vscode' ? vscodeModule : realLoad.call(this, request, ...rest); };
-const context = { subscriptions: [], extensionUri: stub, globalStorageUri: { fsPath: '/tmp' }, asAbsolutePath: (p) => require('path').join(process.argv[1], p) };
-const t0 = performance.now();
-const ext = require(require('path').join(process.argv[1], 'dist', 'extension.js'));
-const t1 = performance.now();
-ext.activate(context);
-const t2 = performance.now();
-const loaded = Object.keys(require.cache).filter((k) => /onnxruntime|tokenizers|sqlite/.test(k));
-process.stdout.write(JSON.stringify({ load: t1 - t0, activate: t2 - t1, heavyModules: loaded.length, subscriptions: context.subscriptions.length }));
-process.exit(0);
-`;
 
 export const bench: Bench = {
   name: 'activation',
@@ -52,10 +20,8 @@ export const bench: Bench = {
     if (!existsSync(entry)) throw new Error('dist/extension.js is missing: run npm run build first');
     const i = args.indexOf('--reps');
     const reps = i >= 0 ? Math.max(1, Number(args[i + 1]) || 7) : 7;
-    const runs: { load: number; activate: number; heavyModules: number; subscriptions: number }[] = [];
-    for (let r = 0; r < reps; r++) {
-      runs.push(JSON.parse(execFileSync(process.execPath, ['-e', CHILD, ROOT], { encoding: 'utf8' })));
-    }
+    const runs: ActivationProbe[] = [];
+    for (let r = 0; r < reps; r++) runs.push(probeActivation(ROOT));
     const load = median(runs.map((x) => x.load));
     const activate = median(runs.map((x) => x.activate));
     console.log(`activation, median of ${reps} fresh processes:`);
