@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheRoot, ensureCodeServer } from './code-server/install.mjs';
-import { launchCodeServer } from './code-server/launch.ts';
+import { AUTOMATION_SETTINGS, launchCodeServer } from './code-server/launch.ts';
 import { ProbeClient, PROBE_EXTENSION_DIR } from './code-server/probe-client.ts';
 import { waitForAnalysedSample } from './code-server/test-state.ts';
 import { launchBrowser, openWorkbench, screenshot } from './code-server/workbench.ts';
@@ -68,6 +68,7 @@ if (!check && !args.includes('--browser') && onPath('code')) {
     extensions: check ? [ROOT, PROBE_EXTENSION_DIR] : [ROOT],
     stateDir: scratch ? join(scratch, 'state') : join(cacheRoot(), 'start-state'),
     port: portArg,
+    settings: check ? AUTOMATION_SETTINGS : {},
     env: {
       LATENT_DIFF_AUTO_ANALYZE: sample,
       ...(probeDir ? { LATENT_DIFF_TEST_HOOK: '1', LATENT_DIFF_PROBE_DIR: probeDir } : {}),

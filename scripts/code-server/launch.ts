@@ -53,6 +53,12 @@ const BASE_SETTINGS = {
   'window.commandCenter': false,
 };
 
+/**
+ * Extra settings for scripted runs (tests, start --check): a webview panel takes focus some hundred ms after
+ * it is revealed, and a quick input opened in between would close on its own. Users rarely type that fast.
+ */
+export const AUTOMATION_SETTINGS = { 'workbench.quickOpen.closeOnFocusLost': false };
+
 /** The folder name VS Code expects for an installed extension: publisher.name-version. */
 export function installedExtensionName(extensionDir: string): string {
   const pkg = JSON.parse(readFileSync(join(extensionDir, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
@@ -68,6 +74,7 @@ export async function launchCodeServer(opts: LaunchOptions): Promise<CodeServer>
     xdgConfig: join(stateDir, 'xdg-config'),
     xdgData: join(stateDir, 'xdg-data'),
     xdgCache: join(stateDir, 'xdg-cache'),
+    tmp: join(stateDir, 'tmp'),
   };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   mkdirSync(join(dirs.userData, 'User'), { recursive: true });
@@ -85,6 +92,9 @@ export async function launchCodeServer(opts: LaunchOptions): Promise<CodeServer>
     XDG_CONFIG_HOME: dirs.xdgConfig,
     XDG_DATA_HOME: dirs.xdgData,
     XDG_CACHE_HOME: dirs.xdgCache,
+    // code-server leaves IPC sockets in the temp folder: keep them in the state folder when the socket
+    // path stays under the Unix limit (108 bytes).
+    ...(join(dirs.tmp, `vscode-ipc-${'0'.repeat(36)}.sock`).length < 100 ? { TMPDIR: dirs.tmp } : {}),
     ...opts.env,
   });
   // Inside a VS Code terminal these make code-server hand the folder to that VS Code instead of serving it.

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ensureCodeServer } from '../../scripts/code-server/install.mjs';
-import { launchCodeServer, type CodeServer } from '../../scripts/code-server/launch';
+import { AUTOMATION_SETTINGS, launchCodeServer, type CodeServer } from '../../scripts/code-server/launch';
 import { ProbeClient, PROBE_EXTENSION_DIR } from '../../scripts/code-server/probe-client';
 import { launchBrowser, openWorkbench, screenshot, type Browser } from '../../scripts/code-server/workbench';
 
@@ -42,6 +42,7 @@ export async function startSession(): Promise<E2ESession> {
     extensions: [ROOT, PROBE_EXTENSION_DIR],
     stateDir: join(scratch, 'state'),
     env: { LATENT_DIFF_TEST_HOOK: '1', LATENT_DIFF_PROBE_DIR: probeDir },
+    settings: AUTOMATION_SETTINGS,
   });
   let browser: Browser | undefined;
   const stop = async () => {

@@ -97,6 +97,9 @@ test('the latent page saves an annotation to the workspace file', async () => {
 });
 
 test('Annotate Latent from the palette, with input boxes', async () => {
+  // From the editor, as a user would (the previous step left focus in the latent page).
+  await s.page.locator('.tabs-container .tab[data-resource-name="hello-chat.txt"]').first().click();
+  await s.page.locator('.monaco-editor .view-lines').first().click();
   await runCommand(s.page, 'Latent Diff: Annotate Latent...');
   await answerInput(s.page, 'Annotate Latent', String(TEMPLATE));
   await answerInput(s.page, `Annotate latent #${TEMPLATE}`, 'chat template tokens');
