@@ -28,6 +28,9 @@ async function handle(req) {
       return (await vscode.commands.getCommands(true)).filter((c) => c.startsWith(req.prefix ?? ''));
     case 'editors':
       return editors();
+    case 'open':
+      await vscode.window.showTextDocument(vscode.Uri.file(req.path));
+      return editors();
     default:
       throw new Error(`unknown op ${JSON.stringify(req.op)}`);
   }
