@@ -122,6 +122,7 @@ const encodeCases: (Partial<FixtureOptions> & { name: string; T: number; chunk: 
   { name: 'ReLU, DLd, sae norm, no latents selected', layout: 'DLd', codeNormalization: 'sae', T: 9, chunk: 256, K: 1, select: [] },
   { name: 'BatchTopK, DLd, crosscoder norm, 2 chunks', layout: 'DLd', kind: 'batchtopk', T: 12, chunk: 8, K: 10, select: [0, 95] },
   { name: 'BatchTopK, LDd, none norm, BF16 weights', layout: 'LDd', kind: 'batchtopk', codeNormalization: 'none', dtype: 'BF16', T: 6, chunk: 4, K: 5, select: [10] },
+  { name: 'ReLU, LDd, crosscoder norm, 48 tokens in one chunk (12 blocks of 4)', layout: 'LDd', T: 48, chunk: 256, K: 4, select: [1] },
   { name: 'ReLU, LDd, mixed norm, F16 weights, zero decoders', layout: 'LDd', codeNormalization: 'mixed', dtype: 'F16', zeroBase: [1, 2], zeroChat: [2], T: 7, chunk: 3, K: 96, select: [2] },
 ];
 
@@ -173,11 +174,14 @@ test('argmax picks the first of identical tokens, within a chunk and across chun
       if ((best === 1 || best === 3) && ref.a[best * D + j] > 0) ties++;
     }
     assert.ok(ties > 10, `the duplicated tokens hold the max of ${ties} latents`);
-    const runner = await CrosscoderRunner.create(ckpt, await metricsOf(ckpt, dir), { cacheDir: dir, topK: 3, chunkTokens: 5 });
-    try {
-      checkEncode(await runner.encode(x.xBase, x.xChat, T, []), ref, T, D, 3, []);
-    } finally {
-      await runner.dispose();
+    // Chunks of 5 (ties across chunks), 12 (one chunk seen as 6 blocks of 2 tokens: ties across and within blocks).
+    for (const chunkTokens of [5, 12]) {
+      const runner = await CrosscoderRunner.create(ckpt, await metricsOf(ckpt, dir), { cacheDir: dir, topK: 3, chunkTokens });
+      try {
+        checkEncode(await runner.encode(x.xBase, x.xChat, T, []), ref, T, D, 3, []);
+      } finally {
+        await runner.dispose();
+      }
     }
   });
 });

@@ -57,6 +57,46 @@ function appendDecode(g: GraphBuilder, ckpt: CrosscoderCheckpoint, f: string, ou
   }
 }
 
+/** Block sizes tried for appendTokenMax; the chosen one divides T, so T = blocks * B exactly. */
+const MAX_BLOCK = 32;
+
+/**
+ * Per latent (column of a [T,D]): the max over tokens and the FIRST token holding it. ORT's ArgMax over axis 0
+ * walks each column with a stride of D floats (measured 2-3x slower than this two-level form at T=256): a [T,D]
+ * is viewed as [T/B, B, D] (a reshape, no copy), ReduceMax over the B axis (one vectorised pass), then ArgMax over
+ * the T/B block maxima finds the first block holding the max, and ArgMax over that block's B rows the first row in
+ * it. B is the divisor of T in 1..MAX_BLOCK minimising the measured strided cost 2T/B + B, chosen in the graph.
+ */
+function appendTokenMax(g: GraphBuilder, a: string, T: string, D: number, maxName: string, argmaxName: string): void {
+  const cands = g.int64s(Array.from({ length: MAX_BLOCK }, (_, i) => i + 1));
+  const divides = g.op('Equal', [g.op('Mod', [T, cands]), g.scalarInt64(0)]);
+  const cost = g.op('Add', [g.op('Mul', [g.op('Div', [T, cands]), g.scalarInt64(2)]), cands]);
+  const penalised = g.op('Cast', [g.op('Where', [divides, cost, g.scalarInt64(1 << 30)])], { to: A.i(DT.FLOAT) });
+  const B = g.op('Gather', [cands, g.op('ArgMin', [penalised], { axis: A.i(0), keepdims: A.i(1) })], { axis: A.i(0) });
+  const Dv = g.int64s([D]);
+  const a3 = g.op('Reshape', [a, g.op('Concat', [g.op('Div', [T, B]), B, Dv], { axis: A.i(0) })]);
+  const blockMax = g.op('ReduceMax', [a3], { axes: A.ints([1]), keepdims: A.i(0) });
+  const firstBlock = g.op('ArgMax', [blockMax], { axis: A.i(0), keepdims: A.i(1) });
+  const index = g.op('Expand', [g.op('Unsqueeze', [firstBlock, g.int64s([1])]), g.op('Concat', [g.int64s([1]), B, Dv], { axis: A.i(0) })]);
+  const rows = g.op('GatherElements', [a3, index], { axis: A.i(0) });
+  const inBlock = g.op('ArgMax', [rows], { axis: A.i(1), keepdims: A.i(0) });
+  const flat = (v: string) => g.op('Reshape', [v, Dv]);
+  g.op('Add', [g.op('Mul', [flat(firstBlock), B]), flat(inBlock)], {}, argmaxName);
+  g.op('Reshape', [g.op('GatherElements', [rows, g.op('Unsqueeze', [inBlock, g.int64s([1])])], { axis: A.i(1) }), Dv], {}, maxName);
+}
+
+/**
+ * Per latent: the number of tokens with a > 0, as int32 [D]. The 0/1 indicator is built as uint8 (Cast to bool,
+ * then to uint8) and summed over tokens by MatMulInteger with a row of ones: a quarter of the memory traffic of
+ * a float indicator and ReduceSum (measured ~2x faster at T=256, D=73,728), exact in int32.
+ */
+function appendActiveCount(g: GraphBuilder, a: string, T: string, D: number, countName: string): void {
+  const active = g.op('Cast', [g.op('Cast', [a], { to: A.i(DT.BOOL) })], { to: A.i(DT.UINT8) });
+  const one = A.t({ dataType: DT.UINT8, dims: [1], rawData: Uint8Array.of(1) });
+  const ones = g.op('ConstantOfShape', [g.op('Concat', [g.int64s([1]), T], { axis: A.i(0) })], { value: one });
+  g.op('Reshape', [g.op('MatMulInteger', [ones, active]), g.int64s([D])], {}, countName);
+}
+
 /**
  * The crosscoder encoder (method.md 2.2, 2.3) as an ONNX graph over external weights. Inputs `x_base`, `x_chat`
  * float [T,d]. Scaled activations a = f * s; for BatchTopK the stored threshold keeps a where a > threshold.
@@ -115,11 +155,9 @@ export function buildEncodeGraph(ckpt: CrosscoderCheckpoint, metrics: LatentMetr
     g.output('top_indices', DT.INT64, ['T', opts.topK]);
   }
   if (out.summary) {
-    const argmax = g.op('ArgMax', [a], { axis: A.i(0), keepdims: A.i(1) });
-    g.op('Reshape', [g.op('GatherElements', [a, argmax], { axis: A.i(0) }), g.int64s([D])], {}, 'latent_max');
-    g.op('Reshape', [argmax, g.int64s([D])], {}, 'latent_argmax');
-    const count = g.op('ReduceSum', [g.op('Sign', [a]), g.int64s([0])], { keepdims: A.i(0) });
-    g.op('Cast', [count], { to: A.i(DT.INT32) }, 'latent_count');
+    const T = g.op('Gather', [g.op('Shape', [a]), g.int64s([0])], { axis: A.i(0) });
+    appendTokenMax(g, a, T, D, 'latent_max', 'latent_argmax');
+    appendActiveCount(g, a, T, D, 'latent_count');
     g.output('latent_max', DT.FLOAT, [D]);
     g.output('latent_count', DT.INT32, [D]);
     g.output('latent_argmax', DT.INT64, [D]);
