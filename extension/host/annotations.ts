@@ -33,7 +33,7 @@ export class Annotations implements vscode.Disposable {
     if (!this.session.bundle) return 'Open a bundle first.';
     if (!this.store) return 'Open a folder or workspace to keep annotations: they are stored in a file inside it.';
     const e = this.store.error;
-    return e ? `${e.message}. Annotations are read-only until the file is fixed; it is never overwritten.` : '';
+    return e ? e.message : '';
   }
 
   /** Resolves the file from the setting: relative paths are inside the first workspace folder. */

@@ -108,6 +108,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       latent: l.latent,
     }));
     const qp = vscode.window.createQuickPick<vscode.QuickPickItem & { latent?: number }>();
+    qp.ignoreFocusOut = true;
     qp.title = title;
     qp.placeholder = allowTwo ? 'Pick a latent active in the analysed text, or type an id (two ids for two colours: "12, 345")' : 'Pick a latent active in the analysed text, or type its id';
     qp.items = items;
@@ -208,10 +209,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const given = (typeof arg === 'object' && arg !== null ? arg : {}) as { label?: unknown; notes?: unknown; status?: unknown };
       const current = annotations.get(latent);
       const label = typeof given.label === 'string' ? given.label
-        : await vscode.window.showInputBox({ title: `Annotate latent #${latent}`, prompt: 'Label (what the latent stands for)', value: current?.label ?? '' });
+        : await vscode.window.showInputBox({ title: `Annotate latent #${latent}`, prompt: 'Label (what the latent stands for)', value: current?.label ?? '', ignoreFocusOut: true });
       if (label === undefined) return undefined;
       const statusArg = ANNOTATION_STATUSES.find((s) => s === given.status);
-      const status = statusArg ?? (await vscode.window.showQuickPick(ANNOTATION_STATUSES.map((s) => ({ label: s, picked: s === (current?.status ?? 'hypothesis') })), { title: `Status of latent #${latent}` }))?.label as AnnotationStatus | undefined;
+      const status = statusArg ?? (await vscode.window.showQuickPick(ANNOTATION_STATUSES.map((s) => ({ label: s, picked: s === (current?.status ?? 'hypothesis') })), { title: `Status of latent #${latent}`, ignoreFocusOut: true }))?.label as AnnotationStatus | undefined;
       if (status === undefined) return undefined;
       const a = annotations.upsert(latent, { label, status, ...(typeof given.notes === 'string' ? { notes: given.notes } : {}) });
       void vscode.window.setStatusBarMessage(`Latent Diff: annotated #${latent} in ${annotations.filePath}`, 4000);

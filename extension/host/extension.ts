@@ -54,6 +54,11 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeWorkspaceFolders(() => annotations.reopen()),
   );
   if (session.settings.liveAnalysis) live.setEnabled(true);
+  // `npm start` opens a sample and asks for it to be analysed as soon as the window is up.
+  const autoAnalyze = process.env.LATENT_DIFF_AUTO_ANALYZE;
+  if (autoAnalyze) {
+    void vscode.window.showTextDocument(vscode.Uri.file(autoAnalyze)).then(() => vscode.commands.executeCommand('latentDiff.analyzeDocument'));
+  }
   if (process.env.LATENT_DIFF_TEST_HOOK === '1') {
     context.subscriptions.push(registerTestHook({ session, decorations, highlighter, annotations, latentsView, tokenPanel, latentPages, live }));
   }

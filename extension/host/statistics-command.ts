@@ -22,7 +22,7 @@ async function resumeOrRestart(out: string): Promise<boolean | undefined> {
   if (!existsSync(join(out, 'state', 'manifest.json'))) return false;
   const resume = 'Resume the interrupted run';
   const restart = 'Start over';
-  const pick = await vscode.window.showQuickPick([resume, restart], { title: `Statistics already started in ${out}` });
+  const pick = await vscode.window.showQuickPick([resume, restart], { title: `Statistics already started in ${out}`, ignoreFocusOut: true });
   if (pick === restart) rmSync(out, { recursive: true, force: true });
   return pick === undefined ? undefined : pick === resume;
 }

@@ -36,6 +36,11 @@ function missingProviderLibrary(provider: ProviderInUse): string | undefined {
   }
 }
 
+/** The provider a setting will end up with as far as can be told before any session exists. */
+export function expectedProvider(setting: ProviderSetting): ProviderInUse {
+  return providerCandidates(setting).find((p) => !missingProviderLibrary(p)) ?? 'cpu';
+}
+
 export interface ProviderChoice {
   /** The provider sessions are created with, once the first session succeeded. */
   current?: ProviderInUse;

@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { Analyzer } from '../analysis/analyzer';
 import { toErrorInfo } from '../errors';
 import type { ProviderInUse } from '../types';
-import { providerCandidates } from './providers';
+import { expectedProvider } from './providers';
 import type { FromWorker, ToWorker, WorkerReply } from './protocol';
 
 class Cancelled extends Error {}
@@ -40,7 +40,7 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' }>): Promise<Worke
       const next = Analyzer.open(msg.dir, msg.options);
       await analyzer?.dispose();
       analyzer = next;
-      const provider: ProviderInUse = next.provider ?? providerCandidates(msg.options.provider)[0];
+      const provider: ProviderInUse = next.provider ?? expectedProvider(msg.options.provider);
       return { info: next.info, provider, providerNote: next.providerNote };
     }
     case 'analyze':
