@@ -37,7 +37,6 @@ export function embeddingScale(hiddenSize: number, dtype: TensorRef['dtype']): n
 
 /** The per-request tensors every block shares: shapes, the two attention biases, RoPE's cos and sin. */
 interface Shared {
-  ids: string;
   bt: string;
   fullBias: string;
   slidingBias: string;
@@ -95,7 +94,7 @@ function sharedTensors(g: GraphBuilder, c: Gemma2Config, ids: string, mask: stri
   const invFreq = Float32Array.from({ length: half }, (_, i) => 1 / Math.fround(c.ropeTheta ** Math.fround((2 * i) / c.headDim)));
   const freqs = g.op('Mul', [g.op('Unsqueeze', [posF, g.int64s([2])]), g.floats(invFreq, [half])]);
   const angles = g.op('Unsqueeze', [g.op('Concat', [freqs, freqs], { axis: A.i(-1) }), g.int64s([2, 3])]); // [B, T, 1, 1, hd]
-  return { ids, bt, fullBias: bias(full), slidingBias: bias(sliding), cos: g.op('Cos', [angles]), sin: g.op('Sin', [angles]) };
+  return { bt, fullBias: bias(full), slidingBias: bias(sliding), cos: g.op('Cos', [angles]), sin: g.op('Sin', [angles]) };
 }
 
 /** One decoder block on the flattened residual stream h [B*T, hidden]. */
