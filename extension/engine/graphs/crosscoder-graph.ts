@@ -87,7 +87,7 @@ function appendTokenMax(g: GraphBuilder, a: string, T: string, D: number, maxNam
 
 /**
  * Per latent: the number of tokens with a > 0, as int32 [D]. The 0/1 indicator is built as uint8 (Cast to bool,
- * then to uint8) and summed over tokens by MatMulInteger with a row of ones: a quarter of the memory traffic of
+ * then to uint8) and summed over tokens by MatMulInteger with a row of ones: about half the memory traffic of
  * a float indicator and ReduceSum (measured ~2x faster at T=256, D=73,728), exact in int32.
  */
 function appendActiveCount(g: GraphBuilder, a: string, T: string, D: number, countName: string): void {
@@ -99,7 +99,7 @@ function appendActiveCount(g: GraphBuilder, a: string, T: string, D: number, cou
 
 /**
  * The crosscoder encoder (method.md 2.2, 2.3) as an ONNX graph over external weights. Inputs `x_base`, `x_chat`
- * float [T,d]. Scaled activations a = f * s; for BatchTopK the stored threshold keeps a where a > threshold.
+ * float [T,d], T >= 1 (the runner never runs an empty chunk). Scaled activations a = f * s; for BatchTopK the stored threshold keeps a where a > threshold.
  * The encoder weight [2,d,D] is contiguous as [2d,D], so one Gemm over the concatenated input does both models.
  */
 export function buildEncodeGraph(ckpt: CrosscoderCheckpoint, metrics: LatentMetrics, opts: EncodeGraphOptions): BuiltGraph {
