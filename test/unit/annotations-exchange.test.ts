@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LatentDiffError } from '../../extension/engine/errors';
-import { parseCsv, writeCsv } from '../../extension/engine/annotations/csv';
+import { parseCsv, writeCsv } from '../../extension/engine/csv';
 import { AnnotationStore } from '../../extension/engine/annotations/store';
 
 const root = mkdtempSync(join(tmpdir(), 'ld-annotation-exchange-'));

@@ -9,6 +9,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { LatentDiffError } from '../errors';
+import { parseCsv } from '../csv';
 
 export type FeatureColumn =
   | { name: string; kind: 'number'; values: ArrayLike<number> }
@@ -47,53 +48,6 @@ export function writeFeatureDf(path: string, latents: ArrayLike<number>, columns
 }
 
 /** RFC 4180 records (quoted fields may hold commas, quotes and newlines). */
-function parseCsv(text: string, file: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let i = 0;
-  let quoted = false;
-  let line = 1;
-  const n = text.length;
-  while (i < n) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-      } else {
-        if (ch === '\n') line++;
-        field += ch;
-      }
-      i++;
-      continue;
-    }
-    if (ch === '"' && field === '') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      line++;
-    } else field += ch;
-    i++;
-  }
-  if (quoted) throw new LatentDiffError(file, `unterminated quoted field (line ${line})`, 'bad-csv');
-  if (field !== '' || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
-
 const NUMBER_WORDS: Record<string, number> = { '': NaN, nan: NaN, NaN: NaN, inf: Infinity, '-inf': -Infinity, True: 1, False: 0 };
 
 function toNumber(s: string): number | undefined {
@@ -124,7 +78,7 @@ export function readFeatureDf(path: string): FeatureDf {
   } catch (e) {
     throw new LatentDiffError(path, `cannot read the statistics table (${(e as NodeJS.ErrnoException).code ?? e})`, 'not-found');
   }
-  const rows = parseCsv(text.replace(/^\uFEFF/, ''), path).filter((r) => !(r.length === 1 && r[0] === ''));
+  const rows = parseCsv(text, path);
   if (rows.length < 1) throw new LatentDiffError(path, 'the statistics table is empty', 'bad-csv');
   const header = rows[0];
   const body = rows.slice(1);

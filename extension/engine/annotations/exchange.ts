@@ -3,7 +3,7 @@
  * and CSV (latent,label,status,notes,evidence,updatedAt; evidence is a JSON array in one cell).
  */
 import { LatentDiffError } from '../errors';
-import { parseCsv, writeCsv } from './csv';
+import { parseCsv, writeCsv } from '../csv';
 import { ANNOTATION_FORMAT, parseAnnotationValue, serializeAnnotationFile } from './file-format';
 import { checkEvidence, checkStatus, describe, isObject, parseLatentKey } from './record-check';
 import type { Annotation, AnnotationPatch, AnnotationSection, Evidence } from './types';

@@ -1,5 +1,5 @@
 /** RFC 4180 CSV: fields with commas, quotes or line breaks are quoted, quotes doubled. */
-import { LatentDiffError } from '../errors';
+import { LatentDiffError } from './errors';
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replace(/"/g, '""')}"` : value;
