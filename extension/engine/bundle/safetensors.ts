@@ -194,12 +194,15 @@ export function writeSafetensors(path: string, tensors: Record<string, TensorToW
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, lenBuf);
-    writeSync(fd, jsonBuf);
+    const writeAll = (bytes: Uint8Array) => {
+      // writeSync may write less than asked (large buffers, full disks): loop until all is written.
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 30));
+    };
+    writeAll(lenBuf);
+    writeAll(jsonBuf);
     for (const name of names) {
       const d = tensors[name].data;
-      const view = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-      for (let off = 0; off < view.length; off += 1 << 30) writeSync(fd, view.subarray(off, Math.min(view.length, off + (1 << 30))));
+      writeAll(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
     }
   } finally {
     closeSync(fd);
