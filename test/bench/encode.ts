@@ -7,9 +7,7 @@
  * ~2.7 GB weights (a temp folder, deleted afterwards, also on error or Ctrl-C), measure, and measure the encode
  * session's peak memory alone, so each peak RSS belongs to one job.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +18,7 @@ import { openGraphSession, type SessionOptions } from '../../extension/engine/gr
 import { DT, GraphBuilder } from '../../extension/engine/graphs/onnx-builder';
 import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metrics-cache';
 import type { CrosscoderCheckpoint, LatentMetrics } from '../../extension/engine/types';
-import { median, peakRssMiB, type Bench } from './bench';
+import { fillUniform, median, peakRssMiB, runStagesInChildren, type Bench } from './bench';
 
 const D_MODEL = 2304;
 const TOKENS = [1, 32, 256];
@@ -56,18 +54,6 @@ function rssBreakdown(): string {
 }
 
 // ---- child: write the weights and the metrics cache ---------------------------------------------------
-
-/** xorshift32 uniform floats in [-scale, scale): fast enough for 680M values. */
-function fillUniform(a: Float32Array, seed: number, scale: number, offset = 0): Float32Array {
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < a.length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    a[i] = offset + ((s >>> 0) / 2147483648 - 1) * scale;
-  }
-  return a;
-}
 
 function checkpointAt(dir: string, dictSize: number): CrosscoderCheckpoint {
   const file = join(dir, 'model.safetensors');
@@ -198,34 +184,14 @@ async function measureRss(dir: string, o: Options): Promise<void> {
 
 const SELF = fileURLToPath(import.meta.url);
 
-function child(mode: string, dir: string, args: string[]): Promise<void> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', SELF, mode, dir, ...args], { stdio: 'inherit' });
-    p.on('error', rej);
-    p.on('exit', (code, signal) => (code === 0 ? res() : rej(new Error(`encode bench: ${mode} child failed (${signal ?? `exit ${code}`})`))));
-  });
-}
-
 async function runEncodeBench(args: string[]): Promise<void> {
   const o = parseOptions(args);
-  const dir = mkdtempSync(join(tmpdir(), 'ld-bench-encode-'));
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
-  const onSignal = () => {
-    cleanup();
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
+  await runStagesInChildren(SELF, 'encode', args, async (child, dir) => {
     console.log(`d=${D_MODEL} x 2 models, D=${o.dictSize}, top-k ${TOP_K}, ${SELECT.length} selected latents; temp folder ${dir}`);
-    await child('write', dir, args);
-    await child('measure', dir, args);
-    await child('rss', dir, args);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    cleanup();
-  }
+    await child('write');
+    await child('measure');
+    await child('rss');
+  });
 }
 
 export const bench: Bench = {

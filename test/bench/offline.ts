@@ -23,20 +23,9 @@ import { emptyExamples, ExamplesSampler } from '../../extension/engine/analysis/
 import { loadDecoderWeights } from '../../extension/engine/analysis/stats/decoder-weights';
 import type { Sequence } from '../../extension/engine/analysis/stats/sequences';
 import type { CrosscoderCheckpoint } from '../../extension/engine/types';
-import { median, peakRssMiB, type Bench } from './bench';
+import { fillUniform, median, peakRssMiB, type Bench } from './bench';
 
 const ROOT = join(__dirname, '..', '..');
-
-function uniform(a: Float32Array, seed: number, scale: number, offset = 0): Float32Array {
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < a.length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    a[i] = offset + ((s >>> 0) / 2147483648 - 1) * scale;
-  }
-  return a;
-}
 
 async function demo(): Promise<void> {
   const bundleDir = join(ROOT, 'models', 'demo');
@@ -103,11 +92,11 @@ async function paperSize(dictSize: number): Promise<void> {
   try {
     let t = performance.now();
     writeSafetensors(join(dir, 'model.safetensors'), {
-      'encoder.weight': { dtype: 'F32', shape: [2, d, D], data: uniform(new Float32Array(2 * d * D), 1, Math.sqrt(3 / (2 * d))) },
+      'encoder.weight': { dtype: 'F32', shape: [2, d, D], data: fillUniform(new Float32Array(2 * d * D), 1, Math.sqrt(3 / (2 * d))) },
       // bias about -3 so that ~100 latents per token fire (BatchTopK's k in the paper)
-      'encoder.bias': { dtype: 'F32', shape: [D], data: uniform(new Float32Array(D), 2, 0.3, -3.0) },
-      'decoder.weight': { dtype: 'F32', shape: [2, D, d], data: uniform(new Float32Array(2 * D * d), 3, Math.sqrt(3 / d)) },
-      'decoder.bias': { dtype: 'F32', shape: [2, d], data: uniform(new Float32Array(2 * d), 4, 0.1) },
+      'encoder.bias': { dtype: 'F32', shape: [D], data: fillUniform(new Float32Array(D), 2, 0.3, -3.0) },
+      'decoder.weight': { dtype: 'F32', shape: [2, D, d], data: fillUniform(new Float32Array(2 * D * d), 3, Math.sqrt(3 / d)) },
+      'decoder.bias': { dtype: 'F32', shape: [2, d], data: fillUniform(new Float32Array(2 * d), 4, 0.1) },
     });
     const file = join(dir, 'model.safetensors');
     const st = readSafetensorsHeader(file);
@@ -135,8 +124,8 @@ async function paperSize(dictSize: number): Promise<void> {
     let active = 0;
     const reps = 5;
     for (let r = 0; r <= reps; r++) {
-      const xBase = uniform(new Float32Array(T * d), 10 + r, 1.7);
-      const xChat = uniform(new Float32Array(T * d), 20 + r, 1.7);
+      const xBase = fillUniform(new Float32Array(T * d), 10 + r, 1.7);
+      const xChat = fillUniform(new Float32Array(T * d), 20 + r, 1.7);
       const ids = Int32Array.from({ length: T }, (_, i) => (i === 0 ? 2 : 1000 + ((i * 7919 + r) % 5000)));
       const seq: Sequence = { index: r, ids, ctrl, assistant: new Uint8Array(T), chat: true };
       t = performance.now();

@@ -8,9 +8,7 @@
  * `npm run bench -- real [--tokens N] [--reps N] [--no-dtype]`. Needs ~20 GB of free disk in the temp folder
  * (deleted afterwards, also on error or Ctrl-C). Children do the work so each peak RSS belongs to one job.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +21,7 @@ import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metri
 import { buildGemma2Graph, type Gemma2Graph } from '../../extension/engine/models/gemma2-build';
 import { tokenizeDocument } from '../../extension/engine/text/document';
 import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
-import { median, peakRssMiB, type Bench } from './bench';
+import { median, peakRssMiB, runStagesInChildren, type Bench } from './bench';
 import { DICT_SIZE, GEMMA2_2B, writeCrosscoderFolder, writeGemma2Folder } from './real-weights';
 
 const LAYER = 13;
@@ -275,40 +273,20 @@ async function dtypeMemory(dir: string, o: Options, folder: string, optimize: bo
 
 const SELF = fileURLToPath(import.meta.url);
 
-function child(mode: string, dir: string, args: string[]): Promise<void> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', SELF, mode, dir, ...args], { stdio: 'inherit' });
-    p.on('error', rej);
-    p.on('exit', (code, signal) => (code === 0 ? res() : rej(new Error(`real bench: ${mode} child failed (${signal ?? `exit ${code}`})`))));
-  });
-}
-
 async function runRealBench(args: string[]): Promise<void> {
   const o = parseOptions(args);
-  const dir = mkdtempSync(join(tmpdir(), 'ld-bench-real-'));
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
-  const onSignal = () => {
-    cleanup();
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
+  await runStagesInChildren(SELF, 'real', args, async (child, dir) => {
     console.log(`temp folder ${dir}`);
-    await child('write', dir, args);
-    await child('measure', dir, args);
-    await child('measure-prepack', dir, args);
+    await child('write');
+    await child('measure');
+    await child('measure-prepack');
     if (o.dtypeCompare) {
       console.log('\none model alone, float32 weights in place vs bfloat16 weights Cast to float32 in the graph:');
-      await child('rss-f32', dir, args);
-      await child('rss-bf16', dir, args);
-      await child('rss-bf16-unfolded', dir, args);
+      await child('rss-f32');
+      await child('rss-bf16');
+      await child('rss-bf16-unfolded');
     }
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    cleanup();
-  }
+  });
 }
 
 export const bench: Bench = {
