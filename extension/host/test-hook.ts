@@ -46,6 +46,7 @@ export function registerTestHook(d: TestHookDeps): vscode.Disposable {
       liveAnalysis: d.live.isEnabled,
       annotationsFile: d.annotations.filePath ?? null,
       annotationsProblem: d.annotations.problem,
+      stats: { source: d.session.stats?.source ?? null, problem: d.session.statsProblem },
     });
   });
 }

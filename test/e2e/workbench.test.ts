@@ -5,8 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { waitFor } from '../../scripts/code-server/wait';
 import { answerInput, quickOpen, runCommand, waitForWorkbench, webviewFrame } from '../../scripts/code-server/workbench';
 import { firingRanges, plantedLatent, sortRanges, type RangeTuple } from './expected-ranges';
@@ -23,6 +23,7 @@ interface TestState {
   latentPages: number[];
   annotationsFile: string | null;
   annotationsProblem: string;
+  stats: { source: string | null; problem: string };
 }
 
 const SAMPLE = 'hello-chat.txt';
@@ -156,6 +157,22 @@ test('overview: re-analysed after the reload, sidebar unfiltered, latent page be
   const tokens = await webviewFrame(s.page, '.tokens[aria-label="Tokens"] .tok');
   await tokens.locator('.tok').nth(st.analysis!.tokenCount - 1).waitFor();
   await s.shot('overview');
+});
+
+test('Compute Statistics on Dataset writes the paper-format files and the views switch to them', async () => {
+  const before = await waitForState('the demo statistics loaded', (x) => (x.stats.source ? x : undefined));
+  assert.match(before.stats.source!, /models\/demo\/feature_df\.csv$/);
+  const dataset = join(s.workspace, 'dataset.jsonl');
+  copyFileSync(join(__dirname, '../../models/demo/dataset.jsonl'), dataset);
+  await s.probe.command('latentDiff.computeStatistics', [dataset]);
+  const after = await waitForState('the computed statistics in use', (x) => (x.stats.source?.includes('/.latent-diff/stats/') ? x : undefined));
+  assert.equal(after.stats.problem, '');
+  const out = dirname(after.stats.source!);
+  assert.ok(existsSync(join(out, 'feature_df.csv')) && existsSync(join(out, 'examples.db')));
+  const header = readFileSync(join(out, 'feature_df.csv'), 'utf8').split('\n', 1)[0].split(',');
+  for (const column of ['dec_norm_diff', 'beta_ratio_error', 'beta_ratio_reconstruction', 'lmsys_ctrl_%', 'verdict']) assert.ok(header.includes(column), column);
+  await waitForState('the sidebar still lists every latent', (x) => x.sidebarRows && x.sidebarRows.total === x.bundle?.dictSize);
+  await s.shot('statistics-computed');
 });
 
 interface StoredRecord {
