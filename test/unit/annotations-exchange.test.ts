@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LatentDiffError } from '../../extension/engine/errors';
 import { parseCsv, writeCsv } from '../../extension/engine/csv';
 import { AnnotationStore } from '../../extension/engine/annotations/store';
+import { latentDiffErrorFrom } from '../support/errors';
 
 const root = mkdtempSync(join(tmpdir(), 'ld-annotation-exchange-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -13,13 +13,7 @@ let n = 0;
 const open = (identity = 'cc-1') => AnnotationStore.open(join(root, `a${n++}.json`), identity, { watch: false });
 
 function rejects(fn: () => unknown, pattern: RegExp, file: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof LatentDiffError, `expected a LatentDiffError, got ${caught}`);
+  const caught = latentDiffErrorFrom(() => fn());
   assert.equal(caught.file, file);
   assert.match(caught.message, pattern);
 }

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { LatentDiffError } from '../../extension/engine/errors';
 import { writeFileAtomic } from '../../extension/engine/annotations/atomic-file';
 import { AnnotationStore, type AnnotationChange } from '../../extension/engine/annotations/store';
+import { latentDiffErrorFrom } from '../support/errors';
 
 const root = mkdtempSync(join(tmpdir(), 'ld-annotations-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -30,13 +31,7 @@ const evidence = (line: number, activation: number) => ({
 });
 
 function throwsLatentDiff(fn: () => unknown, pattern: RegExp, file?: string): LatentDiffError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof LatentDiffError, `expected a LatentDiffError, got ${caught}`);
+  const caught = latentDiffErrorFrom(() => fn());
   if (file) assert.equal(caught.file, file);
   assert.match(caught.message, pattern);
   return caught;

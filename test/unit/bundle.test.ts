@@ -7,6 +7,7 @@ import { LatentDiffError } from '../../extension/engine/errors';
 import { bundleInfo, loadBundle } from '../../extension/engine/bundle/bundle';
 import { DT } from '../../extension/engine/graphs/onnx-builder';
 import { writeBundleFixture, writeDLCrosscoder, writeOnnx, type BundleFixture } from './bundle-fixtures';
+import { latentDiffErrorFrom } from '../support/errors';
 
 const made: string[] = [];
 after(() => {
@@ -23,13 +24,7 @@ function bundle(change: (json: Record<string, any>, dir: string) => void = () =>
 }
 
 function rejects(dir: string, file: string, pattern: RegExp): LatentDiffError {
-  let caught: unknown;
-  try {
-    loadBundle(dir);
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof LatentDiffError, `expected a LatentDiffError, got ${caught}`);
+  const caught = latentDiffErrorFrom(() => loadBundle(dir));
   assert.ok(caught.message.includes(file), `"${caught.message}" should name ${file}`);
   assert.match(caught.message, pattern);
   return caught;

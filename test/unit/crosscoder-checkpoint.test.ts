@@ -2,10 +2,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LatentDiffError } from '../../extension/engine/errors';
 import { loadCrosscoderCheckpoint } from '../../extension/engine/bundle/crosscoder-checkpoint';
 import { readTensorF32, writeSafetensors } from '../../extension/engine/bundle/safetensors';
 import { randomFloats, scalarF32, scalarI64, tempDir, writeCKCrosscoder, writeDLCrosscoder } from './bundle-fixtures';
+import { latentDiffErrorFrom } from '../support/errors';
 
 const root = tempDir('crosscoder');
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -13,13 +13,7 @@ let n = 0;
 const fresh = () => join(root, `cc${n++}`);
 
 function rejects(load: () => unknown, file: string, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    load();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof LatentDiffError, `expected a LatentDiffError, got ${caught}`);
+  const caught = latentDiffErrorFrom(() => load());
   assert.ok(caught.message.includes(file), `"${caught.message}" should name ${file}`);
   assert.match(caught.message, pattern);
 }

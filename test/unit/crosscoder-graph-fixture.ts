@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { getTensor, readSafetensorsHeader, writeSafetensors, type TensorToWrite } from '../../extension/engine/bundle/safetensors';
+import type { LatentGeometry } from '../../extension/engine/latents/metrics';
 import type { CodeNormalization, CrosscoderCheckpoint } from '../../extension/engine/types';
 import { gaussian, seededRandom as prng } from '../../extension/engine/random';
 
@@ -142,14 +143,8 @@ export function randomTokens(T: number, d: number, seed: number): { xBase: Float
 
 // ---- float64 reference -------------------------------------------------------------------------------
 
-export interface RefGeometry {
-  decNormBase: Float64Array;
-  decNormChat: Float64Array;
-  decCos: Float64Array;
-  encNormBase: Float64Array;
-  encNormChat: Float64Array;
-  encCos: Float64Array;
-}
+/** The same quantities as the engine's LatentGeometry, computed independently below. */
+export type RefGeometry = Omit<LatentGeometry, 'dictSize'>;
 
 export function refGeometry(w: RefWeights): RefGeometry {
   const { d, D } = w;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { LatentDiffError } from '../../extension/engine/errors';
 import { getTensor, readSafetensorsHeader, readTensorBytes, readTensorF32, writeSafetensors } from '../../extension/engine/bundle/safetensors';
 import { randomFloats, tempDir } from './bundle-fixtures';
+import { latentDiffErrorFrom } from '../support/errors';
 
 const dir = tempDir('safetensors');
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,13 +21,7 @@ function raw(name: string, header: unknown, data: Buffer, lengthOverride?: numbe
 }
 
 function rejects(path: string, pattern: RegExp, read: () => unknown = () => readSafetensorsHeader(path)): LatentDiffError {
-  let caught: unknown;
-  try {
-    read();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof LatentDiffError, `expected a LatentDiffError, got ${caught}`);
+  const caught = latentDiffErrorFrom(() => read());
   assert.equal(caught.file, path);
   assert.ok(caught.message.includes(path), caught.message);
   assert.match(caught.message, pattern);
