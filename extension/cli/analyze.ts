@@ -1,11 +1,13 @@
 /** `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT]` */
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Analyzer } from '../engine/analysis/analyzer';
-import { renderTokenHtml } from '../engine/analysis/html-export';
 import { LatentDiffError } from '../engine/errors';
 import { defaultCacheDir, demoBundleDir } from '../engine/paths';
 import { TAG_CODES, type AnalysisResult, type LatentMetrics, type ProviderSetting } from '../engine/types';
+import { standaloneTokenHtml } from '../host/export-html';
+import { latentSeries } from '../host/highlight-series';
+import { exportData } from '../host/webview-payloads';
 import { intFlag, parseArgs, UsageError } from './args';
 
 export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT]
@@ -66,7 +68,7 @@ export async function runAnalyze(argv: string[], root: string, out: (s: string) 
       const chosen = latents.length ? latents : [defaultLatent(result, metrics)].filter((j): j is number => j !== undefined);
       if (!latents.length && chosen.length) result = await analyzer.analyze(text, { topK, latents: chosen, mode, docName: file });
       const tmp = `${htmlOut}.tmp-${process.pid}`;
-      writeFileSync(tmp, renderTokenHtml(result, { latents: chosen, metrics, title: `Latent Diff: ${basename(file)}` }));
+      writeFileSync(tmp, tokenPage(result, chosen, metrics, `${basename(file)} — Latent Diff`, root));
       renameSync(tmp, htmlOut);
       out(`wrote ${htmlOut} (${result.tokens.length} tokens, latent${chosen.length === 1 ? '' : 's'} ${chosen.join(', ') || 'none active'})\n`);
     } else if (args.flags.has('json')) {
@@ -77,6 +79,17 @@ export async function runAnalyze(argv: string[], root: string, out: (s: string) 
   } finally {
     await analyzer.dispose();
   }
+}
+
+/** The same standalone page as the extension's "Export Token View as HTML" (the token panel's renderer). */
+function tokenPage(result: AnalysisResult, latents: number[], metrics: LatentMetrics, title: string, root: string): string {
+  const series = latents.slice(0, 2).map((j) => {
+    const s = latentSeries(result, j, { mode: 'text-max', value: 0 }, undefined);
+    return { ...s, name: `latent ${j} (${TAG_CODES[metrics.tag[j]]}, Δnorm ${metrics.deltaNorm[j].toFixed(3)}, paper convention)` };
+  });
+  const script = readFileSync(join(root, 'dist', 'webview', 'token-export.js'), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
+  const css = readFileSync(join(root, 'media', 'webview.css'), 'utf8');
+  return standaloneTokenHtml(exportData(result, title, { mode: series.length ? 'latents' : 'none', series, note: '' }), script, css);
 }
 
 function textReport(r: AnalysisResult, m: LatentMetrics): string {

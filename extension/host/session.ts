@@ -81,7 +81,9 @@ export class Session implements vscode.Disposable {
     if (!configured) return { dir: this.context.asAbsolutePath(join('models', 'demo')), isDemo: true };
     const expanded = configured.startsWith('~') ? join(homedir(), configured.slice(1)) : configured;
     if (isAbsolute(expanded)) return { dir: expanded, isDemo: false };
-    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
+    // An untrusted repository must not supply the model, not even through a relative user setting.
+    const workspaceRoot = vscode.workspace.isTrusted ? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath : undefined;
+    const root = workspaceRoot ?? homedir();
     return { dir: resolve(root, expanded), isDemo: false };
   }
 

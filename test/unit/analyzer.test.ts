@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Analyzer } from '../../extension/engine/analysis/analyzer';
+import { LatentDiffError } from '../../extension/engine/errors';
 
 const DEMO = resolve(__dirname, '../../models/demo');
 const open = (contextWindow?: number) => Analyzer.open(DEMO, { provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'ld-an-')), contextWindow });
@@ -43,5 +44,30 @@ test('windowed analysis: every token analysed, window starts see only a fresh BO
   } finally {
     await whole.dispose();
     await windowed.dispose();
+  }
+});
+
+test('a 10 MB document gets a clear error naming it instead of exhausting memory', async () => {
+  const a = open();
+  try {
+    const text = 'The answer is 42. '.repeat(600_000);
+    assert.ok(text.length > 10_000_000);
+    await assert.rejects(a.analyze(text, { docName: '/docs/huge.txt' }), (e: unknown) => e instanceof LatentDiffError && e.code === 'too-large' && e.file === '/docs/huge.txt' && /analyse a selection/.test(e.message));
+    const ok = await a.analyze('still works afterwards');
+    assert.ok(ok.tokens.length > 1);
+  } finally {
+    await a.dispose();
+  }
+});
+
+test('a document over the token limit is refused after tokenising, naming it', async () => {
+  const a = Analyzer.open(DEMO, { provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'ld-an-')), maxTokens: 16 });
+  try {
+    const text = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen';
+    assert.ok(text.length <= 16 * 8, 'short enough to be tokenised first');
+    await assert.rejects(a.analyze(text, { docName: 'long.txt' }), (e: unknown) => e instanceof LatentDiffError && e.code === 'too-large' && /\d+ tokens/.test(e.message) && e.file === 'long.txt');
+    assert.equal((await a.analyze('one two three')).tokens.length, 4);
+  } finally {
+    await a.dispose();
   }
 });

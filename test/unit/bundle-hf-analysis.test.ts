@@ -74,3 +74,14 @@ test('a Gemma 2 bundle refuses a tokenizer whose ids exceed the model vocabulary
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('an ONNX model that fails on foreign token ids gives an error naming the model file', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ld-onnx-bundle-'));
+  const a = (writeBundle(root, 'onnx'), Analyzer.open(root, { provider: 'cpu', cacheDir: join(root, 'cache') }));
+  try {
+    await assert.rejects(a.analyze('Hello world'), (e: Error) => /ONNX Runtime failed to run this model/.test(e.message) && e.message.includes(join(root, 'model.onnx')));
+  } finally {
+    await a.dispose();
+    rmSync(root, { recursive: true, force: true });
+  }
+});

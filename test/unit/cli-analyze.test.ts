@@ -83,8 +83,9 @@ test('--latent gives the per-token vector and --html writes an escaped page', ()
   const h = cli('analyze', doc, '--html', html);
   assert.equal(h.status, 0, h.stderr);
   const page = readFileSync(html, 'utf8');
-  assert.ok(!page.includes('<img src=x'), 'token text is escaped');
-  assert.match(page, /class="tok"[^>]*>[^<]*&lt;/);
+  assert.ok(!page.includes('<img'), 'no token text reaches the page as markup');
+  assert.match(page, /"texts":\[[^\]]*\\u003c/, 'token text travels as script-safe JSON data');
+  assert.match(page, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;[^"]*script-src &#39;nonce-/);
 });
 
 test('bad input: clear errors naming the file, non-zero exit, no crash', () => {

@@ -24,6 +24,8 @@ export interface AnalyzerOptions {
   disablePrepacking?: boolean;
   /** Overrides bundle.json's contextWindow. */
   contextWindow?: number;
+  /** Longest document one analysis accepts, in tokens (default: 131,072, fewer for wide models). */
+  maxTokens?: number;
 }
 
 export interface AnalyzeRequest extends AnalyzeOptions {
@@ -40,6 +42,10 @@ export type Checkpoint = () => Promise<void>;
 const DEFAULT_TOP_K = 10;
 /** The graph's top-k is built once at this size (or larger when asked) and cut per request. */
 const GRAPH_TOP_K = 32;
+/** Limits of one analysis: residual floats per model (1 GiB), and tokens (per-token results go to the host). */
+const MAX_RESIDUAL_FLOATS = 2 ** 28;
+const DEFAULT_MAX_TOKENS = 131_072;
+const MAX_CHARS_PER_TOKEN = 8;
 /** Residual streams of the last document are kept up to this many floats per model (64 MB). */
 const MAX_CACHED_RESIDUAL = 16 * 1024 * 1024;
 
@@ -105,14 +111,23 @@ export class Analyzer {
       const b = this.bundle;
       progress('tokenizer', 'Loading tokenizer', 0.05);
       const tokenizer = GemmaTokenizer.fromFiles(b.tokenizer.json, b.tokenizer.config);
-      progress('base', `Loading ${b.base.name}`, 0.3);
-      const base = await this.openModel(b.base, progress);
-      progress('chat', `Loading ${b.chat.name}`, 0.5);
-      const chat = await this.openModel(b.chat, progress);
-      progress('metrics', 'Computing latent metrics', 0.7);
-      const metrics = await this.metrics();
-      progress('ready', 'Bundle ready', 1);
-      return { tokenizer, base, chat, metrics, runners: new Map() };
+      const opened: ResidualModel[] = [];
+      try {
+        progress('base', `Loading ${b.base.name}`, 0.3);
+        const base = await this.openModel(b.base, progress);
+        opened.push(base);
+        progress('chat', `Loading ${b.chat.name}`, 0.5);
+        const chat = await this.openModel(b.chat, progress);
+        opened.push(chat);
+        progress('metrics', 'Computing latent metrics', 0.7);
+        const metrics = await this.metrics();
+        progress('ready', 'Bundle ready', 1);
+        return { tokenizer, base, chat, metrics, runners: new Map() };
+      } catch (e) {
+        // A half-loaded bundle must not keep its sessions: the next attempt loads them again.
+        await Promise.all(opened.map((m) => m.dispose().catch(() => undefined)));
+        throw e;
+      }
     })();
     this.loaded.catch(() => (this.loaded = undefined));
     return this.loaded;
@@ -160,6 +175,9 @@ export class Analyzer {
 
   async analyze(text: string, req: AnalyzeRequest = {}, checkpoint: Checkpoint = async () => {}, progress: Progress = () => {}): Promise<AnalysisResult> {
     if (text.trim() === '') throw new LatentDiffError(req.docName, 'the document is empty: there is nothing to analyse', 'empty-document');
+    const maxTokens = this.opts.maxTokens ?? Math.min(DEFAULT_MAX_TOKENS, Math.floor(MAX_RESIDUAL_FLOATS / this.bundle.dModel));
+    // Tokenising megabytes takes minutes; text this long is over the limit at any realistic characters per token.
+    if (text.length > maxTokens * MAX_CHARS_PER_TOKEN) throw tooLarge(req.docName, `${text.length} characters`, maxTokens);
     const l = await this.load(progress);
     await checkpoint();
     const topK = req.topK ?? DEFAULT_TOP_K;
@@ -171,6 +189,7 @@ export class Analyzer {
     const doc = tokenizeDocument(l.tokenizer, text, { mode: req.mode ?? 'auto', docName: req.docName, ...(this.bundle.tokenizer.chatTemplate && 'text' in this.bundle.tokenizer.chatTemplate ? { chatTemplate: this.bundle.tokenizer.chatTemplate.text, chatTemplateName: this.bundle.tokenizer.chatTemplate.file } : {}) });
     const ids = doc.tokens.map((t) => t.id);
     const T = ids.length;
+    if (T > maxTokens) throw tooLarge(req.docName, `${T} tokens`, maxTokens);
     const window = this.opts.contextWindow ?? this.bundle.contextWindow;
     if (!(window >= 2)) throw new LatentDiffError(undefined, `context window must be at least 2 tokens, got ${window}`, 'invalid-setting');
     await checkpoint();
@@ -214,6 +233,10 @@ export class Analyzer {
     await l.chat.dispose();
     for (const r of l.runners.values()) await r.dispose();
   }
+}
+
+function tooLarge(docName: string | undefined, size: string, maxTokens: number): LatentDiffError {
+  return new LatentDiffError(docName, `the document has ${size}, more than one analysis holds in memory with this bundle (${maxTokens} tokens): analyse a selection or split the file`, 'too-large');
 }
 
 function checkFinite(x: Float32Array, source: ModelSource): void {

@@ -37,7 +37,13 @@ export class OnnxResidualModel implements ResidualModel {
     const feeds: Record<string, ort.Tensor> = { [this.source.inputIds]: this.intInput(this.source.inputIds, ids) };
     if (this.source.attentionMask) feeds[this.source.attentionMask] = this.intInput(this.source.attentionMask, new Array(T).fill(1));
     if (this.source.positionIds) feeds[this.source.positionIds] = this.intInput(this.source.positionIds, Array.from({ length: T }, (_, i) => i));
-    const out = (await this.session.run(feeds, [this.source.output]))[this.source.output];
+    let out: ort.Tensor;
+    try {
+      out = (await this.session.run(feeds, [this.source.output]))[this.source.output];
+    } catch (e) {
+      const reason = (e as Error).message.split('\n')[0];
+      throw new LatentDiffError(this.source.path, `ONNX Runtime failed to run this model (${reason}); does the bundle's tokenizer belong to it?`, 'model-run');
+    }
     if (out.dims.length !== 3 || out.dims[1] !== T || out.dims[2] !== this.dModel) {
       throw new LatentDiffError(this.source.path, `output "${this.source.output}" has shape [${out.dims.join(', ')}], expected [1, ${T}, ${this.dModel}]`, 'bad-shape');
     }
