@@ -3,7 +3,10 @@
  * and the normalisation maximum, as the paper's dashboards do (alpha = act / max; max in this text, max
  * from statistics, or a fixed number). No vscode import: shared by decorations, token panel and export.
  */
+import type { LatentStats } from '../engine/analysis/latent-stats';
 import type { AnalysisResult, LatentMetrics } from '../engine/types';
+
+export type { LatentStats };
 import type { ClassifyThresholds } from '../protocol/messages';
 import { verdictCode } from '../protocol/latent-verdict';
 import type { NormalizationMode } from './settings';
@@ -33,19 +36,6 @@ export type HighlightRequest =
 export interface Normalization {
   mode: NormalizationMode;
   value: number;
-}
-
-/** Per-latent statistics from a feature_df (NaN where unknown). */
-export interface LatentStats {
-  source: string;
-  nuError?: Float32Array;
-  nuReconstruction?: Float32Array;
-  betaErrorBase?: Float32Array;
-  betaErrorChat?: Float32Array;
-  betaReconstructionBase?: Float32Array;
-  betaReconstructionChat?: Float32Array;
-  freq?: Float32Array;
-  maxAct?: Float32Array;
 }
 
 export const NO_HIGHLIGHT: HighlightData = { mode: 'none', series: [], note: '' };

@@ -13,6 +13,7 @@ import {
   type HighlightData, type HighlightRequest, type LatentStats,
 } from './highlight-series';
 import { readSettings, type Settings } from './settings';
+import { bundleStatsFile } from '../engine/analysis/latent-stats';
 
 export interface OpenBundle {
   dir: string;
@@ -47,7 +48,7 @@ export class Session implements vscode.Disposable {
   private clientKey = '';
   private opening: Promise<OpenBundle> | undefined;
   private metricsPromise: Promise<LatentMetrics> | undefined;
-  private statsLoaded = false;
+  private statsPromise: Promise<LatentStats | undefined> | undefined;
   private refining: AbortController | undefined;
 
   bundle: OpenBundle | undefined;
@@ -110,7 +111,7 @@ export class Session implements vscode.Disposable {
     this.metrics = undefined;
     this.metricsPromise = undefined;
     this.stats = undefined;
-    this.statsLoaded = false;
+    this.statsPromise = undefined;
     this.statsProblem = '';
     this.analysis = undefined;
     this.highlight = NO_HIGHLIGHT;
@@ -182,20 +183,26 @@ export class Session implements vscode.Disposable {
   }
 
   /** Loads the bundle's statistics table once (absent: undefined; unreadable: statsProblem says why). */
-  async ensureStats(): Promise<LatentStats | undefined> {
-    if (this.statsLoaded) return this.stats;
-    const b = await this.ensureBundle();
-    this.statsLoaded = true;
-    const { bundleStatsFile, loadLatentStats } = await import('./latent-stats');
-    const file = bundleStatsFile(b.dir, b.statsFile);
-    if (file) {
-      try {
-        this.stats = loadLatentStats(file, b.info.dictSize);
-      } catch (e) {
-        this.statsProblem = (e as Error).message;
+  ensureStats(): Promise<LatentStats | undefined> {
+    this.statsPromise ??= (async () => {
+      const b = await this.ensureBundle();
+      const file = bundleStatsFile(b.dir, b.statsFile);
+      if (file) {
+        try {
+          this.stats = await this.readStats(file);
+        } catch (e) {
+          this.statsProblem = (e as Error).message;
+        }
       }
-    }
-    return this.stats;
+      return this.stats;
+    })();
+    return this.statsPromise;
+  }
+
+  /** Parses a statistics table in the inference worker: a published feature_df.csv is tens of MB. */
+  async readStats(file: string): Promise<LatentStats> {
+    const b = await this.ensureBundle();
+    return this.track('Loading statistics…', this.getClient().latentStats(file, b.info.dictSize));
   }
 
   /** Results of the statistics command: the table and its examples database replace the bundle's own. */
@@ -207,7 +214,7 @@ export class Session implements vscode.Disposable {
   /** Statistics computed or imported while running (the statistics command); views refresh. */
   setStats(stats: LatentStats | undefined): void {
     this.stats = stats;
-    this.statsLoaded = true;
+    this.statsPromise = Promise.resolve(stats);
     this.statsProblem = '';
     this.statsEmitter.fire();
     this.recomputeHighlight();

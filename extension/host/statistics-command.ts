@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { StatsCancelledError } from '../engine/analysis/stats/stats-cancelled';
 import { runStatsInWorker } from '../engine/worker/stats-client';
-import { loadLatentStats } from './latent-stats';
 import type { Session } from './session';
 
 function outputFolder(context: vscode.ExtensionContext, identity: string): string {
@@ -74,7 +73,7 @@ export async function computeStatistics(context: vscode.ExtensionContext, sessio
     return;
   }
   if (!result.featureDf) throw new Error(`the statistics run in ${out} finished without a feature_df.csv`);
-  session.useComputedStatistics(loadLatentStats(result.featureDf, bundle.info.dictSize), result.examplesDb);
+  session.useComputedStatistics(await session.readStats(result.featureDf), result.examplesDb);
   const note = skipped ? ` ${skipped} unreadable record(s) were skipped.` : '';
   void vscode.window.showInformationMessage(`Latent Diff: statistics written to ${out} (feature_df.csv, examples.db).${note}`);
 }

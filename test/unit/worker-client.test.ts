@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CancelledError, InferenceClient } from '../../extension/engine/worker/client';
@@ -65,6 +65,22 @@ test('errors cross the worker boundary as LatentDiffError naming the file', asyn
     await assert.rejects(client.analyze('hi', { latents: [999999] }), (e: unknown) => e instanceof LatentDiffError && /does not exist/.test(e.message));
     const ok = await client.analyze('still alive');
     assert.ok(ok.tokens.length > 1);
+  } finally {
+    client.dispose();
+  }
+});
+
+test('statistics tables are parsed in the worker: the demo feature_df gives the planted nu ratios', async () => {
+  const client = newClient();
+  try {
+    await client.openBundle(DEMO);
+    const stats = await client.latentStats(join(DEMO, 'feature_df.csv'), 512);
+    const truth = JSON.parse(readFileSync(join(DEMO, 'ground-truth.json'), 'utf8')) as { latents: Record<string, { role: string }> };
+    const id = (role: string) => Number(Object.entries(truth.latents).find(([, v]) => v.role === role)![0]);
+    assert.ok(stats.nuError instanceof Float32Array && stats.nuError.length === 512);
+    assert.ok(stats.nuError[id('complete-shrinkage')] > 0.5);
+    assert.ok(stats.nuReconstruction![id('latent-decoupling')] > 0.8);
+    await assert.rejects(client.latentStats(join(DEMO, 'feature_df.csv'), 10), (e: unknown) => e instanceof LatentDiffError && /another crosscoder/.test(e.message));
   } finally {
     client.dispose();
   }

@@ -4,6 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { AnalyzeRequest } from '../analysis/analyzer';
+import type { LatentStats } from '../analysis/latent-stats';
 import { fromErrorInfo } from '../errors';
 import type { AnalysisResult, LatentMetrics, ProviderSetting } from '../types';
 import type { FromWorker, OpenReply, ToWorker, WorkerReply } from './protocol';
@@ -110,6 +111,11 @@ export class InferenceClient {
 
   latentMetrics(): Promise<LatentMetrics> {
     return this.post({ type: 'metrics' }) as Promise<LatentMetrics>;
+  }
+
+  /** A feature_df.csv (ours or published) as per-latent arrays; parsed in the worker, not on the caller's thread. */
+  latentStats(file: string, dictSize: number): Promise<LatentStats> {
+    return this.post({ type: 'latentStats', file, dictSize }) as Promise<LatentStats>;
   }
 
   onProgress(listener: (p: ProgressEvent) => void): { dispose(): void } {

@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { Analyzer } from '../analysis/analyzer';
+import { loadLatentStats } from '../analysis/latent-stats';
 import { toErrorInfo } from '../errors';
 import type { ProviderInUse } from '../types';
 import { expectedProvider } from './providers';
@@ -47,6 +48,8 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' }>): Promise<Worke
       return requireAnalyzer().analyze(msg.text, msg.request, checkpoint, progress);
     case 'metrics':
       return requireAnalyzer().metrics();
+    case 'latentStats':
+      return loadLatentStats(msg.file, msg.dictSize);
   }
 }
 

@@ -5,9 +5,21 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readFeatureDf } from '../engine/analysis/feature-df';
-import { LatentDiffError } from '../engine/errors';
-import type { LatentStats } from './highlight-series';
+import { readFeatureDf } from './feature-df';
+import { LatentDiffError } from '../errors';
+
+/** Per-latent statistics from a feature_df (NaN where unknown). */
+export interface LatentStats {
+  source: string;
+  nuError?: Float32Array;
+  nuReconstruction?: Float32Array;
+  betaErrorBase?: Float32Array;
+  betaErrorChat?: Float32Array;
+  betaReconstructionBase?: Float32Array;
+  betaReconstructionChat?: Float32Array;
+  freq?: Float32Array;
+  maxAct?: Float32Array;
+}
 
 const COLUMNS: Record<Exclude<keyof LatentStats, 'source'>, string[]> = {
   nuError: ['beta_ratio_error', 'nu_eps'],
