@@ -3,9 +3,9 @@
  * ids decoded with the bundle's tokenizer. Both (and the SQLite and tokenizer libraries) are loaded on
  * first use, and only when the bundle has a database.
  */
-import type { Example, ExamplesDb } from '../engine/analysis/examples-db';
+import type { Example } from '../engine/analysis/examples-db';
+import type { Session } from './session';
 import { QUANTILES } from '../engine/analysis/stats/examples-sampler';
-import type { GemmaTokenizer } from '../engine/text/tokenizer';
 import type { ExampleSection, ExamplesView } from '../protocol/messages';
 import { toBuffer } from './webview-payloads';
 
@@ -43,12 +43,11 @@ export function exampleSections(examples: Example[], display: (id: number) => st
   }));
 }
 
+/** The latent page's examples: the database is read and token ids decoded in the inference worker. */
 export class ExamplesSource {
-  private db: ExamplesDb | undefined;
-  private tokenizer: GemmaTokenizer | undefined;
   private failure = '';
 
-  constructor(private readonly bundleDir: string, private readonly file: string | undefined) {}
+  constructor(private readonly session: Session, private readonly file: string | undefined) {}
 
   async get(latent: number): Promise<ExamplesView> {
     if (!this.file) {
@@ -56,26 +55,15 @@ export class ExamplesSource {
     }
     if (this.failure) return { status: 'none', message: this.failure };
     try {
-      if (!this.db) {
-        const { openExamplesDb } = await import('../engine/analysis/examples-db');
-        this.db = openExamplesDb(this.file);
-      }
-      if (!this.tokenizer) {
-        const [{ loadBundle }, { GemmaTokenizer }] = await Promise.all([import('../engine/bundle/bundle'), import('../engine/text/tokenizer')]);
-        const t = loadBundle(this.bundleDir).tokenizer;
-        this.tokenizer = GemmaTokenizer.fromFiles(t.json, t.config);
-      }
-      const tok = this.tokenizer;
-      const sections = exampleSections(this.db.examplesFor(latent, { perQuantile: PER_QUANTILE }), (id) => tok.displayToken(id));
+      const reply = await this.session.examples(this.file, latent, PER_QUANTILE);
+      const display = new Map<number, string>();
+      reply.examples.forEach((e, i) => e.tokenIds.forEach((id, t) => display.set(id, reply.texts[i][t])));
+      const sections = exampleSections(reply.examples, (id) => display.get(id) ?? String(id));
       if (sections.length === 0) return { status: 'none', message: `No examples of latent ${latent} in ${this.file}: it never fired in the statistics data.` };
       return { status: 'ok', source: this.file, sections };
     } catch (e) {
       this.failure = `The examples database cannot be read: ${(e as Error).message}`;
       return { status: 'none', message: this.failure };
     }
-  }
-
-  dispose(): void {
-    this.db?.close();
   }
 }

@@ -99,7 +99,6 @@ export class LatentPages implements vscode.Disposable {
   }
 
   private reopenExamples(): void {
-    this.examples?.dispose();
     this.examples = undefined;
     this.refreshAll();
   }
@@ -119,7 +118,7 @@ export class LatentPages implements vscode.Disposable {
         return;
       }
       const [metrics, stats] = await Promise.all([this.session.ensureMetrics(), this.session.ensureStats()]);
-      this.examples ??= new ExamplesSource(bundle.dir, bundle.examplesFile);
+      this.examples ??= new ExamplesSource(this.session, bundle.examplesFile);
       const examples = await this.examples.get(latent);
       post({
         type: 'latent',
@@ -137,7 +136,6 @@ export class LatentPages implements vscode.Disposable {
 
   dispose(): void {
     for (const p of this.panels.values()) p.dispose();
-    this.examples?.dispose();
     for (const s of this.subs) s.dispose();
   }
 }

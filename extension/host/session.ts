@@ -14,6 +14,7 @@ import {
 } from './highlight-series';
 import { readSettings, type Settings } from './settings';
 import { bundleStatsFile } from '../engine/analysis/latent-stats';
+import type { ExamplesReply } from '../engine/analysis/analyzer';
 
 export interface OpenBundle {
   dir: string;
@@ -197,6 +198,11 @@ export class Session implements vscode.Disposable {
       return this.stats;
     })();
     return this.statsPromise;
+  }
+
+  /** A latent's max-activating examples, read from the database in the inference worker. */
+  examples(file: string, latent: number, perQuantile: number): Promise<ExamplesReply> {
+    return this.track('Loading examples…', this.getClient().examples(file, latent, perQuantile));
   }
 
   /** Parses a statistics table in the inference worker: a published feature_df.csv is tens of MB. */

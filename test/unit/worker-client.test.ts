@@ -85,3 +85,22 @@ test('statistics tables are parsed in the worker: the demo feature_df gives the 
     client.dispose();
   }
 });
+
+test('max-activating examples are read and decoded in the worker', async () => {
+  const client = newClient();
+  try {
+    await client.openBundle(DEMO);
+    const truth = JSON.parse(readFileSync(join(DEMO, 'ground-truth.json'), 'utf8')) as { latents: Record<string, { role: string; concept: string }> };
+    const template = Number(Object.entries(truth.latents).find(([, v]) => v.concept === 'template')![0]);
+    const reply = await client.examples(join(DEMO, 'examples.db'), template, 5);
+    assert.ok(reply.examples.length > 0);
+    reply.examples.forEach((e, i) => {
+      assert.equal(reply.texts[i].length, e.tokenIds.length);
+      let arg = 0;
+      for (let t = 1; t < e.acts.length; t++) if (e.acts[t] > e.acts[arg]) arg = t;
+      assert.match(reply.texts[i][arg], /^<(start|end)_of_turn>$/, 'the template latent peaks on a template token');
+    });
+  } finally {
+    client.dispose();
+  }
+});

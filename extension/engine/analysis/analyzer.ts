@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { bundleInfo, loadBundle, type Bundle, type ModelSource } from '../bundle/bundle';
 import { LatentDiffError } from '../errors';
+import { openExamplesDb, type Example, type ExamplesDb } from './examples-db';
 import { CrosscoderRunner } from '../graphs/crosscoder-runner';
 import { withGraphDefaults } from '../graphs/graph-session';
 import { loadOrComputeLatentMetrics } from '../latents/metrics-cache';
@@ -34,6 +35,12 @@ export interface AnalyzeRequest extends AnalyzeOptions {
   docName?: string;
 }
 
+export interface ExamplesReply {
+  examples: Example[];
+  /** Display string of every token of every example, in order. */
+  texts: string[][];
+}
+
 export type Progress = (stage: string, message: string, fraction?: number) => void;
 
 /** Called between stages: throws to cancel (the worker's cancel flag) and lets queued messages in. */
@@ -60,6 +67,8 @@ interface Loaded {
 export class Analyzer {
   private loaded: Promise<Loaded> | undefined;
   private metricsPromise: Promise<LatentMetrics> | undefined;
+  private tokenizerInstance: GemmaTokenizer | undefined;
+  private readonly examplesDbs = new Map<string, ExamplesDb>();
   private lastResiduals: { key: string; xBase: Float32Array; xChat: Float32Array } | undefined;
   private readonly choice: ProviderChoice = {};
 
@@ -110,7 +119,7 @@ export class Analyzer {
     this.loaded ??= (async () => {
       const b = this.bundle;
       progress('tokenizer', 'Loading tokenizer', 0.05);
-      const tokenizer = GemmaTokenizer.fromFiles(b.tokenizer.json, b.tokenizer.config);
+      const tokenizer = this.tokenizer();
       const opened: ResidualModel[] = [];
       try {
         progress('base', `Loading ${b.base.name}`, 0.3);
@@ -145,6 +154,24 @@ export class Analyzer {
       l.runners.set(k, r);
     }
     return r;
+  }
+
+  /** The bundle's tokenizer, loaded once (without the models). */
+  tokenizer(): GemmaTokenizer {
+    this.tokenizerInstance ??= GemmaTokenizer.fromFiles(this.bundle.tokenizer.json, this.bundle.tokenizer.config);
+    return this.tokenizerInstance;
+  }
+
+  /** Max-activating examples of a latent from an examples.db, with display strings for every token. */
+  examples(file: string, latent: number, perQuantile: number): ExamplesReply {
+    let db = this.examplesDbs.get(file);
+    if (!db) {
+      db = openExamplesDb(file);
+      this.examplesDbs.set(file, db);
+    }
+    const tok = this.tokenizer();
+    const examples = db.examplesFor(latent, { perQuantile });
+    return { examples, texts: examples.map((e) => Array.from(e.tokenIds, (id) => tok.displayToken(id))) };
   }
 
   /** Static per-latent metrics: needs only the crosscoder's weights, not the models or the tokenizer. */
@@ -228,6 +255,8 @@ export class Analyzer {
     const l = await this.loaded?.catch(() => undefined);
     this.loaded = undefined;
     this.lastResiduals = undefined;
+    for (const db of this.examplesDbs.values()) db.close();
+    this.examplesDbs.clear();
     if (!l) return;
     await l.base.dispose();
     await l.chat.dispose();

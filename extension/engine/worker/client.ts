@@ -3,7 +3,7 @@
  * the worker thread starts on the first request, and restarts (re-opening the last bundle) if it dies.
  */
 import { Worker } from 'node:worker_threads';
-import type { AnalyzeRequest } from '../analysis/analyzer';
+import type { AnalyzeRequest, ExamplesReply } from '../analysis/analyzer';
 import type { LatentStats } from '../analysis/latent-stats';
 import { fromErrorInfo } from '../errors';
 import type { AnalysisResult, LatentMetrics, ProviderSetting } from '../types';
@@ -111,6 +111,11 @@ export class InferenceClient {
 
   latentMetrics(): Promise<LatentMetrics> {
     return this.post({ type: 'metrics' }) as Promise<LatentMetrics>;
+  }
+
+  /** Max-activating examples of a latent from an examples.db, read and decoded in the worker. */
+  examples(file: string, latent: number, perQuantile: number): Promise<ExamplesReply> {
+    return this.post({ type: 'examples', file, latent, perQuantile }) as Promise<ExamplesReply>;
   }
 
   /** A feature_df.csv (ours or published) as per-latent arrays; parsed in the worker, not on the caller's thread. */

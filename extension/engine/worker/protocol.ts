@@ -1,5 +1,5 @@
 /** Messages between the InferenceClient (any thread) and the inference worker. One union per direction. */
-import type { AnalyzeRequest, AnalyzerOptions } from '../analysis/analyzer';
+import type { AnalyzeRequest, AnalyzerOptions, ExamplesReply } from '../analysis/analyzer';
 import type { LatentStats } from '../analysis/latent-stats';
 import type { ErrorInfo } from '../errors';
 import type { AnalysisResult, BundleInfo, LatentMetrics, ProviderInUse } from '../types';
@@ -16,9 +16,10 @@ export type ToWorker =
   | { id: number; type: 'analyze'; text: string; request: AnalyzeRequest }
   | { id: number; type: 'metrics' }
   | { id: number; type: 'latentStats'; file: string; dictSize: number }
+  | { id: number; type: 'examples'; file: string; latent: number; perQuantile: number }
   | { id: number; type: 'cancel'; target: number };
 
-export type WorkerReply = OpenReply | AnalysisResult | LatentMetrics | LatentStats;
+export type WorkerReply = OpenReply | AnalysisResult | LatentMetrics | LatentStats | ExamplesReply;
 
 export type FromWorker =
   | { id: number; type: 'done'; value: WorkerReply }

@@ -48,6 +48,8 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' }>): Promise<Worke
       return requireAnalyzer().analyze(msg.text, msg.request, checkpoint, progress);
     case 'metrics':
       return requireAnalyzer().metrics();
+    case 'examples':
+      return requireAnalyzer().examples(msg.file, msg.latent, msg.perQuantile);
     case 'latentStats':
       return loadLatentStats(msg.file, msg.dictSize);
   }
