@@ -15,6 +15,7 @@ export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent 
   --bundle DIR      bundle folder (default: the embedded demo bundle)
   --latent N        latent to colour / report per token (repeat for two)
   --top K           top latents per token (default 10)
+  --contributions   with --latent: each model's contribution norm f_j * ||d_j^m|| per token
   --json            print one JSON object
   --html OUT        write a standalone coloured-token page to OUT
   --provider P      auto | cpu | cuda | webgpu (default auto)
@@ -44,7 +45,7 @@ function defaultLatent(r: AnalysisResult, m: LatentMetrics): number | undefined 
 }
 
 export async function runAnalyze(argv: string[], root: string, out: (s: string) => void): Promise<void> {
-  const args = parseArgs(argv, { bundle: 'string', latent: 'list', top: 'string', json: 'bool', html: 'string', provider: 'string', mode: 'string', context: 'string' });
+  const args = parseArgs(argv, { bundle: 'string', latent: 'list', top: 'string', contributions: 'bool', json: 'bool', html: 'string', provider: 'string', mode: 'string', context: 'string' });
   if (args.positional.length !== 1) throw new UsageError('analyze needs exactly one FILE');
   if (args.flags.has('json') && args.flags.has('html')) throw new UsageError('--json and --html cannot be used together');
   const provider = (args.flags.get('provider')?.[0] ?? 'auto') as ProviderSetting;
@@ -61,7 +62,7 @@ export async function runAnalyze(argv: string[], root: string, out: (s: string) 
   const text = readDocument(file);
   const analyzer = Analyzer.open(args.flags.get('bundle')?.[0] ?? demoBundleDir(root), { provider, cacheDir: defaultCacheDir(), contextWindow: intFlag(args, 'context', 2) });
   try {
-    let result = await analyzer.analyze(text, { topK, latents, mode, docName: file });
+    let result = await analyzer.analyze(text, { topK, latents, mode, docName: file, contributions: args.flags.has('contributions') });
     const metrics = await analyzer.metrics();
     const htmlOut = args.flags.get('html')?.[0];
     if (htmlOut) {

@@ -103,8 +103,11 @@ export interface AnalysisResult {
   top: LatentActivation[][];
   /** Latents active anywhere in the text, by max descending. */
   latents: LatentSummary[];
-  /** Full per-token scaled activations for the latents asked for (AnalyzeOptions.latents). */
-  selected: { latent: number; acts: number[] }[];
+  /**
+   * Full per-token scaled activations for the latents asked for (AnalyzeOptions.latents), and with
+   * AnalyzeOptions.contributions each model's contribution norm f_j * ||d_j^m|| per token.
+   */
+  selected: { latent: number; acts: number[]; contributions?: { base: number[]; chat: number[] } }[];
 }
 
 export interface AnalyzeOptions {
@@ -112,6 +115,8 @@ export interface AnalyzeOptions {
   topK?: number;
   /** Latents whose full activation vectors are wanted. */
   latents?: number[];
+  /** Also give, for those latents, each model's contribution norm f_j * ||d_j^m|| per token. */
+  contributions?: boolean;
 }
 
 export interface BundleInfo {

@@ -1,7 +1,7 @@
 /** Analyzer behaviour beyond one call: the residual cache must not change results; windows must tile. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Analyzer } from '../../extension/engine/analysis/analyzer';
@@ -67,6 +67,29 @@ test('a document over the token limit is refused after tokenising, naming it', a
     assert.ok(text.length <= 16 * 8, 'short enough to be tokenised first');
     await assert.rejects(a.analyze(text, { docName: 'long.txt' }), (e: unknown) => e instanceof LatentDiffError && e.code === 'too-large' && /\d+ tokens/.test(e.message) && e.file === 'long.txt');
     assert.equal((await a.analyze('one two three')).tokens.length, 4);
+  } finally {
+    await a.dispose();
+  }
+});
+
+test('per-model contribution norms f_j * ||d_j^m|| add up to the scaled activation and show who writes the latent', async () => {
+  const a = open();
+  try {
+    const truth = JSON.parse(readFileSync(join(DEMO, 'ground-truth.json'), 'utf8')) as { latents: Record<string, { role: string; concept: string }> };
+    const id = (concept: string, role: string) => Number(Object.entries(truth.latents).find(([, v]) => v.concept === concept && v.role === role)![0]);
+    const template = id('template', 'robust-chat-only');
+    const digit = id('digit', 'shared');
+    const r = await a.analyze('<start_of_turn>user\nWhat is 7?<end_of_turn>\n', { latents: [template, digit], contributions: true });
+    for (const s of r.selected) {
+      const c = s.contributions!;
+      s.acts.forEach((act, t) => assert.ok(Math.abs(c.base[t] + c.chat[t] - act) <= 1e-5 * Math.max(1, act), `s_j = ||d_base|| + ||d_chat||: token ${t}`));
+      assert.ok(s.acts.some((x) => x > 0), `latent ${s.latent} fires`);
+    }
+    const t = r.selected[0].acts.findIndex((x) => x > 0);
+    assert.ok(r.selected[0].contributions!.base[t] < 0.05 * r.selected[0].contributions!.chat[t], 'the chat-only latent is written by the chat decoder');
+    const u = r.selected[1].acts.findIndex((x) => x > 0);
+    assert.ok(Math.abs(r.selected[1].contributions!.base[u] - r.selected[1].contributions!.chat[u]) < 1e-5, 'the shared latent is written equally');
+    assert.equal((await a.analyze('x', { latents: [digit] })).selected[0].contributions, undefined);
   } finally {
     await a.dispose();
   }

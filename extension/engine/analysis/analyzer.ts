@@ -247,7 +247,10 @@ export class Analyzer {
       tokens: doc.tokens,
       top,
       latents,
-      selected: select.map((latent, i) => ({ latent, acts: Array.from(enc.selected[i]) })),
+      selected: select.map((latent, i) => {
+        const acts = Array.from(enc.selected[i]);
+        return req.contributions ? { latent, acts, contributions: contributionNorms(acts, latent, l.metrics) } : { latent, acts };
+      }),
     };
   }
 
@@ -262,6 +265,12 @@ export class Analyzer {
     await l.chat.dispose();
     for (const r of l.runners.values()) await r.dispose();
   }
+}
+
+/** Per-model contribution norms f_j * ||d_j^m|| from scaled activations a = f_j * s_j. */
+function contributionNorms(acts: number[], j: number, m: LatentMetrics): { base: number[]; chat: number[] } {
+  const f = (a: number) => (m.scale[j] > 0 ? a / m.scale[j] : 0);
+  return { base: acts.map((a) => f(a) * m.decNormBase[j]), chat: acts.map((a) => f(a) * m.decNormChat[j]) };
 }
 
 function tooLarge(docName: string | undefined, size: string, maxTokens: number): LatentDiffError {
