@@ -57,7 +57,8 @@ export async function createSession(
   choice: ProviderChoice,
   options: ort.InferenceSession.SessionOptions = {},
 ): Promise<ort.InferenceSession> {
-  const candidates = choice.current ? [choice.current] : providerCandidates(setting);
+  // Once a provider works, later sessions try it first but may still fall back to the CPU (a GPU out of memory).
+  const candidates = choice.current ? [...new Set<ProviderInUse>([choice.current, 'cpu'])] : providerCandidates(setting);
   let lastError: unknown;
   for (const provider of candidates) {
     const missing = choice.current ? undefined : missingProviderLibrary(provider);
@@ -76,7 +77,7 @@ export async function createSession(
       return session;
     } catch (e) {
       lastError = e;
-      if (provider !== 'cpu' && !choice.current) choice.fallbackReason = `${provider} unavailable (${firstLine(e)}); using cpu`;
+      if (provider !== 'cpu') choice.fallbackReason = `${provider} failed (${firstLine(e)}); using cpu${choice.current ? ' for this model' : ''}`;
     }
   }
   throw lastError;
