@@ -58,23 +58,3 @@ test('malformed tables are reported with the file and the problem', () => {
   assert.throws(() => readFeatureDf(badId), /latent id/);
   assert.throws(() => readFeatureDf(join(dir, 'missing.csv')), (e: unknown) => e instanceof LatentDiffError && e.code === 'not-found');
 });
-
-test('a published table becomes per-latent arrays with verdicts under the given thresholds', async () => {
-  const { latentStatsTable } = await import('../../extension/engine/analysis/stats/latent-stats-table');
-  const path = join(dir, 'published-l1.csv');
-  writeFileSync(path, [
-    ',dec_norm_diff,beta_ratio_error,beta_ratio_reconstruction,freq,lmsys_ctrl_%',
-    '2,0.02,0.05,0.1,0.01,0.9',
-    '0,0.03,0.45,0.2,0.02,0.1',
-    '3,0.05,0.1,0.8,0.03,0',
-    '1,0.5,,,0.5,0',
-  ].join('\n'));
-  const t = latentStatsTable(readFeatureDf(path), 5);
-  assert.deepEqual(t.verdicts.map((v) => v.verdict), ['complete-shrinkage', 'shared', 'robust-chat-specific', 'latent-decoupling', 'other']);
-  assert.ok(Math.abs(t.deltaNorm[2] - 0.98) < 1e-12);
-  assert.ok(Number.isNaN(t.deltaNorm[4]), 'a latent missing from the table is NaN');
-  assert.equal(t.ctrlShare[2], 0.9);
-  assert.equal(t.betas.get('beta_ratio_error')![0], 0.45);
-  assert.equal(latentStatsTable(readFeatureDf(path), 5, { completeShrinkage: 0.5, latentDecoupling: 0.9 }).verdicts[0].verdict, 'robust-chat-specific');
-  assert.throws(() => latentStatsTable(readFeatureDf(path), 3), /latent 3, but the crosscoder has 3 latents/);
-});
