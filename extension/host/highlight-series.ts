@@ -7,26 +7,12 @@ import type { LatentStats } from '../engine/analysis/latent-stats';
 import type { AnalysisResult, LatentMetrics } from '../engine/types';
 
 export type { LatentStats };
-import type { ClassifyThresholds } from '../protocol/messages';
+import type { ClassifyThresholds, HighlightSeries, HighlightState } from '../protocol/messages';
 import { verdictCode } from '../protocol/latent-verdict';
 import type { NormalizationMode } from './settings';
 
-export interface SeriesData {
-  /** null for the chat-specificity sum. */
-  latent: number | null;
-  name: string;
-  acts: Float32Array;
-  max: number;
-  maxSource: string;
-  /** Only the values where the latent was in a token's top-k are known (exact vectors not computed). */
-  approximate: boolean;
-}
-
-export interface HighlightData {
-  mode: 'none' | 'latents' | 'chat-specificity';
-  series: SeriesData[];
-  note: string;
-}
+export type SeriesData = HighlightSeries<Float32Array>;
+export type HighlightData = HighlightState<Float32Array>;
 
 export type HighlightRequest =
   | { mode: 'none' }

@@ -55,12 +55,13 @@ export interface TokenDocument {
   thresholds: ClassifyThresholds;
 }
 
-export interface HighlightSeries {
+/** One coloured series; the host holds `acts` as a Float32Array and posts its ArrayBuffer. */
+export interface HighlightSeries<Acts = ArrayBuffer> {
   /** null for the chat-specificity sum. */
   latent: number | null;
   name: string;
-  /** Float32Array, one value per token. */
-  acts: ArrayBuffer;
+  /** One value per token. */
+  acts: Acts;
   /** Normalisation maximum: alpha = act / max, clamped to [0, 1]. */
   max: number;
   /** Where max came from, for the legend ("max in this text", "max from statistics", "fixed"). */
@@ -69,9 +70,9 @@ export interface HighlightSeries {
   approximate: boolean;
 }
 
-export interface HighlightState {
+export interface HighlightState<Acts = ArrayBuffer> {
   mode: 'none' | 'latents' | 'chat-specificity';
-  series: HighlightSeries[];
+  series: HighlightSeries<Acts>[];
   /** A sentence shown above the legend (e.g. the chat-specificity fallback). */
   note: string;
 }
