@@ -18,7 +18,7 @@ import { CrosscoderRunner } from '../../extension/engine/graphs/crosscoder-runne
 import { withGraphDefaults } from '../../extension/engine/graphs/graph-session';
 import { DT, GraphBuilder } from '../../extension/engine/graphs/onnx-builder';
 import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metrics-cache';
-import { buildGemma2Graph, type Gemma2Graph } from '../../extension/engine/models/gemma2-build';
+import { buildGemma2Graph, type Gemma2Graph } from '../../extension/engine/graphs/gemma2/gemma2-build';
 import { tokenizeDocument } from '../../extension/engine/text/document';
 import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
 import { median, peakRssMiB, runStagesInChildren, type Bench } from './bench';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { embeddingScale } from '../../extension/engine/graphs/gemma2-graph';
+import { embeddingScale } from '../../extension/engine/graphs/gemma2/gemma2-graph';
 
 test('embedding scale is sqrt(hidden_size) rounded to the weights\' dtype, as transformers computes it', () => {
   // 3072 is transformers' own example (Gemma 7B): sqrt = 55.4256..., 55.5 in bfloat16

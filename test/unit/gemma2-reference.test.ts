@@ -12,8 +12,8 @@ import * as ort from 'onnxruntime-node';
 import { readOnnxSignature } from '../../extension/engine/bundle/onnx-inspect';
 import { OnnxResidualModel } from '../../extension/engine/analysis/model-runner';
 import { withGraphDefaults } from '../../extension/engine/graphs/graph-session';
-import { buildGemma2Graph } from '../../extension/engine/models/gemma2-build';
-import { Gemma2ResidualModel } from '../../extension/engine/models/gemma2-residual-model';
+import { buildGemma2Graph } from '../../extension/engine/graphs/gemma2/gemma2-build';
+import { Gemma2ResidualModel } from '../../extension/engine/runtime/gemma2-residual-model';
 import { LatentDiffError } from '../../extension/engine/errors';
 import { copyModel, feeds, FIXTURE, loadFixture, maxRelError, writeConfig } from './gemma2-fixture';
 

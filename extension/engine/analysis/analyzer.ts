@@ -11,7 +11,7 @@ import { CrosscoderRunner } from '../graphs/crosscoder-runner';
 import { withGraphDefaults } from '../graphs/graph-session';
 import { loadOrComputeLatentMetrics } from '../latents/metrics-cache';
 import { tokenizeDocument } from '../text/document';
-import { Gemma2ResidualModel } from '../models/gemma2-residual-model';
+import { Gemma2ResidualModel } from '../runtime/gemma2-residual-model';
 import { GemmaTokenizer } from '../text/tokenizer';
 import type { AnalysisResult, AnalyzeOptions, BundleInfo, LatentMetrics, LatentSummary, ProviderInUse, ProviderSetting } from '../types';
 import { createSession, type ProviderChoice } from '../worker/providers';

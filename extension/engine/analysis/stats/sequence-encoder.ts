@@ -7,7 +7,7 @@ import type { Bundle } from '../../bundle/bundle';
 import { LatentDiffError } from '../../errors';
 import { CrosscoderRunner } from '../../graphs/crosscoder-runner';
 import { withGraphDefaults } from '../../graphs/graph-session';
-import { Gemma2ResidualModel } from '../../models/gemma2-residual-model';
+import { Gemma2ResidualModel } from '../../runtime/gemma2-residual-model';
 import { createSession, type ProviderChoice } from '../../worker/providers';
 import type { LatentMetrics, ProviderSetting } from '../../types';
 import { OnnxResidualModel, type ResidualModel } from '../model-runner';

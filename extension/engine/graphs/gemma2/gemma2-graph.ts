@@ -1,10 +1,10 @@
 import { basename } from 'node:path';
-import type { TensorRef } from '../bundle/safetensors';
-import type { Gemma2Config } from '../models/gemma2-config';
-import type { Gemma2BlockWeights, Gemma2Folder } from '../models/hf-folder';
+import type { TensorRef } from '../../bundle/safetensors';
+import type { Gemma2Config } from './gemma2-config';
+import type { Gemma2BlockWeights, Gemma2Folder } from './hf-folder';
 import { geluTanh, linear, rmsNorm, rotateHalf } from './gemma2-ops';
-import { A, DT, GraphBuilder } from './onnx-builder';
-import { floatElemType } from './external-weights';
+import { A, DT, GraphBuilder } from '../onnx-builder';
+import { floatElemType } from '../external-weights';
 
 export const GEMMA2_INPUTS = ['input_ids', 'attention_mask'] as const;
 export const GEMMA2_OUTPUT = 'resid';

@@ -1,6 +1,6 @@
-import type { TensorRef } from '../bundle/safetensors';
-import { externalFloat } from './external-weights';
-import { A, type GraphBuilder } from './onnx-builder';
+import type { TensorRef } from '../../bundle/safetensors';
+import { externalFloat } from '../external-weights';
+import { A, type GraphBuilder } from '../onnx-builder';
 
 /** The float32 value of a whole safetensors tensor (Cast in the graph when stored as BF16/F16). */
 export function weight(g: GraphBuilder, ref: TensorRef): string {

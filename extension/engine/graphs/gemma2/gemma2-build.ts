@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildGemma2GraphBytes, GEMMA2_INPUTS, GEMMA2_OUTPUT, layerOutputName } from '../graphs/gemma2-graph';
-import { placeGraph, type PlacedGraph } from '../graphs/place-graph';
+import { buildGemma2GraphBytes, GEMMA2_INPUTS, GEMMA2_OUTPUT, layerOutputName } from './gemma2-graph';
+import { placeGraph, type PlacedGraph } from '../place-graph';
 import type { Gemma2Config } from './gemma2-config';
 import { GraphCache, weightsIdentity } from './graph-cache';
 import { openGemma2Folder } from './hf-folder';

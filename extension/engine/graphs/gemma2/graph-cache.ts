@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SafetensorsFile } from '../bundle/safetensors';
+import type { SafetensorsFile } from '../../bundle/safetensors';
 
 /**
  * A key for "the same weights": each file's path, size, modification time and a digest of its header

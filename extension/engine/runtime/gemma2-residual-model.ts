@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { ResidualModel } from '../analysis/model-runner';
 import { LatentDiffError } from '../errors';
 import type { SessionSource } from '../worker/providers';
-import { buildGemma2Graph, type Gemma2BuildOptions, type Gemma2Graph } from './gemma2-build';
+import { buildGemma2Graph, type Gemma2BuildOptions, type Gemma2Graph } from '../graphs/gemma2/gemma2-build';
 
 /**
  * A bundle's `{"hf": folder}` model (SPEC 2, 8): the Gemma 2 graph built from the folder, run by one ORT

@@ -1,5 +1,5 @@
-import { LatentDiffError } from '../errors';
-import type { JsonObject } from '../bundle/json-file';
+import { LatentDiffError } from '../../errors';
+import type { JsonObject } from '../../bundle/json-file';
 
 /** The parts of a Hugging Face Gemma 2 config.json that the residual-stream graph depends on. */
 export interface Gemma2Config {

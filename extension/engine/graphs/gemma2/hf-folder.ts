@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { LatentDiffError } from '../errors';
-import { isJsonObject, readJsonObject } from '../bundle/json-file';
-import { readSafetensorsHeader, type SafetensorsFile, type TensorRef } from '../bundle/safetensors';
+import { LatentDiffError } from '../../errors';
+import { isJsonObject, readJsonObject } from '../../bundle/json-file';
+import { readSafetensorsHeader, type SafetensorsFile, type TensorRef } from '../../bundle/safetensors';
 import { parseGemma2Config, type Gemma2Config } from './gemma2-config';
 
 /** The weights of one Gemma 2 decoder block, as located in the folder's safetensors files. */
