@@ -4,13 +4,15 @@
  *
  * First half:  x_t = E[id_t mod Vin];  h_t = 2 tanh(x_t W1 + mean_{s<=t}(x_s) W2)
  * Second half: g_t = tanh(h_t U1 + mean_{s<=t}(h_s) U2);  z_t = 3 g_t Wu;  logits_t = cap tanh(z_t / cap)
- * then appendNextTokenHead (log-softmax, top-k, full log-probs, KL against a reference). The caches hold the
+ * then appendNextTokenHead (log-softmax, top-k, full log-probs, KL against a reference). Its unembedding, for
+ * logit effects, is Wu^T (appendUnembedTopK). The caches hold the
  * ids / residuals so far and each call recomputes the whole prefix, returning the new positions only (what the
  * SplitModel contract allows for ONNX-file models).
  */
 import * as ort from 'onnxruntime-node';
 import { appendNextTokenHead, NEXT_TOKEN } from '../../extension/engine/graphs/next-token-head';
 import { A, DT, GraphBuilder } from '../../extension/engine/graphs/onnx-builder';
+import { appendUnembedTopK, runUnembedTopK, type TokenEffects } from '../../extension/engine/graphs/unembed-top-k';
 import { gaussian, seededRandom } from '../../extension/engine/random';
 import type { KvCache, NextTokenRequest, NextTokenResult, SplitModel } from '../../extension/engine/runtime/split-model';
 
@@ -63,6 +65,15 @@ function secondHalfGraph(w: TinyWeights): Uint8Array {
   return g.toBytes();
 }
 
+/** The unembedding is Wu^T [vocab, d]. */
+function unembedGraph(w: TinyWeights): Uint8Array {
+  const g = new GraphBuilder('tiny-unembed');
+  const wuT = new Float32Array(w.vocab * w.d);
+  for (let i = 0; i < w.d; i++) for (let v = 0; v < w.vocab; v++) wuT[v * w.d + i] = w.Wu[i * w.vocab + v];
+  appendUnembedTopK(g, g.floats(wuT, [w.vocab, w.d]), w.d);
+  return g.toBytes();
+}
+
 class TinyCache implements KvCache {
   constructor(readonly values: readonly number[], private readonly width: number) {}
   get length(): number {
@@ -78,13 +89,20 @@ export class TinySplitModel implements SplitModel {
   readonly dModel: number;
   readonly vocabSize: number;
 
-  private constructor(readonly name: string, readonly w: TinyWeights, private readonly first: ort.InferenceSession, private readonly second: ort.InferenceSession) {
+  private constructor(
+    readonly name: string,
+    readonly w: TinyWeights,
+    private readonly first: ort.InferenceSession,
+    private readonly second: ort.InferenceSession,
+    private readonly unembed: ort.InferenceSession,
+  ) {
     this.dModel = w.d;
     this.vocabSize = w.vocab;
   }
 
   static async create(name: string, w: TinyWeights): Promise<TinySplitModel> {
-    return new TinySplitModel(name, w, await ort.InferenceSession.create(firstHalfGraph(w)), await ort.InferenceSession.create(secondHalfGraph(w)));
+    const open = (bytes: Uint8Array) => ort.InferenceSession.create(bytes);
+    return new TinySplitModel(name, w, await open(firstHalfGraph(w)), await open(secondHalfGraph(w)), await open(unembedGraph(w)));
   }
 
   async firstHalf(ids: number[], cache?: KvCache): Promise<{ resid: Float32Array; cache: KvCache }> {
@@ -116,9 +134,14 @@ export class TinySplitModel implements SplitModel {
     return { next, cache: new TinyCache(Array.from(all), d) };
   }
 
+  unembedTopK(vectors: Float32Array, k: number): Promise<TokenEffects> {
+    return runUnembedTopK(this.unembed, vectors, this.dModel, k);
+  }
+
   async dispose(): Promise<void> {
     await this.first.release();
     await this.second.release();
+    await this.unembed.release();
   }
 }
 

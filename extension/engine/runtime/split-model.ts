@@ -9,6 +9,10 @@
  * bundles such as the demo (the cache may hold the ids and residuals and recompute: the result is the same).
  */
 
+import type { TokenEffects } from '../graphs/unembed-top-k';
+
+export type { TokenEffects };
+
 /** What a model has computed so far for one sequence. Immutable: extending returns a new cache. */
 export interface KvCache {
   /** Positions held (tokens already run). */
@@ -50,5 +54,12 @@ export interface SplitModel {
   firstHalf(ids: number[], cache?: KvCache): Promise<{ resid: Float32Array; cache: KvCache }>;
   /** Second half over the new positions' residual [n * dModel] placed after `cache` (absent: from position 0). */
   secondHalf(resid: Float32Array, cache: KvCache | undefined, request: NextTokenRequest): Promise<{ next: NextTokenResult; cache: KvCache }>;
+  /**
+   * Optional: the direct-path logit effects of vectors [n * dModel] in the residual stream: v @ W_U^T through
+   * the unembedding alone (no final norm, neither its scale nor its gain, and no soft-capping), the k
+   * highest and lowest tokens per vector (graphs/unembed-top-k.ts builds that graph over W_U). Absent when
+   * the model cannot; logit effects are then unavailable.
+   */
+  unembedTopK?(vectors: Float32Array, k: number): Promise<TokenEffects>;
   dispose(): Promise<void>;
 }
