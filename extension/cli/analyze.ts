@@ -5,9 +5,9 @@ import { Analyzer } from '../engine/analysis/analyzer';
 import { LatentDiffError } from '../engine/errors';
 import { defaultCacheDir, demoBundleDir } from '../engine/paths';
 import { TAG_CODES, type AnalysisResult, type LatentMetrics, type ProviderSetting } from '../engine/types';
-import { standaloneTokenHtml } from '../host/export-html';
-import { latentSeries } from '../host/highlight-series';
-import { exportData } from '../host/webview-payloads';
+import { standaloneTokenHtml } from '../presentation/export-html';
+import { latentSeries } from '../presentation/highlight-series';
+import { exportData } from '../presentation/webview-payloads';
 import { intFlag, parseArgs, UsageError } from './args';
 
 export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT]

@@ -10,15 +10,15 @@ import { ANNOTATION_STATUSES, type AnnotationStatus } from '../protocol/messages
 import { verdictOf } from '../protocol/latent-verdict';
 import type { Annotations } from './annotations';
 import { evidencePath } from './editor-actions';
-import { standaloneTokenHtml } from './export-html';
-import { exactVector, topKVector } from './highlight-series';
+import { standaloneTokenHtml } from '../presentation/export-html';
+import { exactVector, topKVector } from '../presentation/highlight-series';
 import type { LatentPages } from './latent-pages';
 import type { LiveAnalysis } from './live-analysis';
 import type { Session } from './session';
 import { computeStatistics } from './statistics-command';
 import { SECTION } from './settings';
 import type { TokenPanel } from './token-panel';
-import { exportData } from './webview-payloads';
+import { exportData } from '../presentation/webview-payloads';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { BUCKETS, bucketRanges } from './decoration-buckets';
-import type { HighlightData } from './highlight-series';
+import type { HighlightData } from '../presentation/highlight-series';
 import type { TokenInfo } from '../engine/types';
 
 export type DecorationHue = 'first' | 'second' | 'chat';

@@ -7,7 +7,7 @@ import type { Example } from '../engine/analysis/examples-db';
 import type { Session } from './session';
 import { QUANTILES } from '../engine/analysis/stats/examples-sampler';
 import type { ExampleSection, ExamplesView } from '../protocol/messages';
-import { toBuffer } from './webview-payloads';
+import { toBuffer } from '../presentation/webview-payloads';
 
 /** Tokens shown either side of an example's strongest token (the paper's dashboards use 50). */
 export const EXAMPLE_WINDOW = 50;

@@ -2,9 +2,9 @@
 import type { Annotation } from '../engine/annotations/types';
 import type { BundleInfo, LatentMetrics } from '../engine/types';
 import type { AnnotationView, ClassifyThresholds, ExamplesView, LatentDetail } from '../protocol/messages';
-import { exactVector, maxOf, topKVector, type LatentStats } from './highlight-series';
+import { exactVector, maxOf, topKVector, type LatentStats } from '../presentation/highlight-series';
 import type { CurrentAnalysis } from './session';
-import { toBuffer } from './webview-payloads';
+import { toBuffer } from '../presentation/webview-payloads';
 
 /** Tokens of the analysed text shown either side of the latent's strongest token. */
 export const DOCUMENT_WINDOW = 60;

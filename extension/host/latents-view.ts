@@ -9,7 +9,7 @@ import { parseLatentsMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
 import type { Session } from './session';
 import { pumpMessages, setWebviewHtml } from './webview-host';
-import { documentActivity, latentTable } from './webview-payloads';
+import { documentActivity, latentTable } from '../presentation/webview-payloads';
 
 export const LATENTS_VIEW_ID = 'latentDiff.latents';
 

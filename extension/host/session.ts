@@ -11,7 +11,7 @@ import type { AnalysisResult, BundleInfo, LatentMetrics, ProviderInUse } from '.
 import {
   MAX_EXACT_LATENTS, NO_HIGHLIGHT, chatSpecificLatents, chatSpecificitySeries, latentSeries,
   type HighlightData, type HighlightRequest, type LatentStats,
-} from './highlight-series';
+} from '../presentation/highlight-series';
 import { readSettings, type Settings } from './settings';
 import { bundleStatsFile } from '../engine/analysis/latent-stats';
 import type { ExamplesReply } from '../engine/analysis/analyzer';

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { ProviderSetting } from '../engine/types';
 import type { ClassifyThresholds } from '../protocol/messages';
 
-export type NormalizationMode = 'text-max' | 'stats-max' | 'number';
+import type { NormalizationMode } from '../presentation/highlight-series';
 
 export interface Settings {
   bundlePath: string;

@@ -10,7 +10,7 @@ import type { Annotations } from './annotations';
 import { revealToken } from './editor-actions';
 import type { Session } from './session';
 import { pumpMessages, setWebviewHtml, webviewOptions } from './webview-host';
-import { highlightState, latentBrief, latentsInTop, tokenDocument, type LatentFacts } from './webview-payloads';
+import { highlightState, latentBrief, latentsInTop, tokenDocument, type LatentFacts } from '../presentation/webview-payloads';
 
 export const TOKEN_PANEL_VIEW_TYPE = 'latentDiff.tokens';
 

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { Reply, Request } from '../protocol/messages';
 import { ProtocolError, type MessageLimits } from '../protocol/validate';
 import { log } from './log';
-import { makeNonce, webviewHtml } from './webview-html';
+import { makeNonce, webviewHtml } from '../presentation/webview-html';
 
 export type WebviewName = 'tokens' | 'latents' | 'latent';
 

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { getTensor, readSafetensorsHeader, writeSafetensors } from '../../extension/engine/bundle/safetensors';
 import { buildEncodeGraph } from '../../extension/engine/graphs/crosscoder-graph';
-import { openGraphSession, type SessionOptions } from '../../extension/engine/graphs/graph-session';
+import { openGraphSession, type SessionOptions } from '../../extension/engine/runtime/graph-session';
 import { DT, GraphBuilder } from '../../extension/engine/graphs/onnx-builder';
 import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metrics-cache';
 import type { CrosscoderCheckpoint, LatentMetrics } from '../../extension/engine/types';

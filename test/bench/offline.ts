@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { getTensor, readSafetensorsHeader, writeSafetensors } from '../../extension/engine/bundle/safetensors';
 import { loadBundle } from '../../extension/engine/bundle/bundle';
-import { CrosscoderRunner } from '../../extension/engine/graphs/crosscoder-runner';
+import { CrosscoderRunner } from '../../extension/engine/runtime/crosscoder-runner';
 import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metrics-cache';
 import { runStatsJob } from '../../extension/engine/analysis/stats/stats-job';
 import { openSequenceEncoder, type SequenceEncoder } from '../../extension/engine/analysis/stats/sequence-encoder';

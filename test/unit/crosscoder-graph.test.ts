@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CrosscoderRunner, type EncodeResult } from '../../extension/engine/graphs/crosscoder-runner';
+import { CrosscoderRunner, type EncodeResult } from '../../extension/engine/runtime/crosscoder-runner';
 import { buildEncodeGraph } from '../../extension/engine/graphs/crosscoder-graph';
 import { computeLatentMetrics } from '../../extension/engine/latents/metrics';
 import { LatentDiffError } from '../../extension/engine/errors';

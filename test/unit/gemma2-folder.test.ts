@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { writeSafetensors, type TensorToWrite } from '../../extension/engine/bundle/safetensors';
 import { LatentDiffError } from '../../extension/engine/errors';
-import { withGraphDefaults } from '../../extension/engine/graphs/graph-session';
+import { withGraphDefaults } from '../../extension/engine/runtime/graph-session';
 import { buildGemma2Graph, type Gemma2LoadStage } from '../../extension/engine/graphs/gemma2/gemma2-build';
 import { openGemma2Folder } from '../../extension/engine/graphs/gemma2/hf-folder';
 import { asF32, copyModel, feeds, fixtureTensors, loadFixture, maxRelError, writeConfig } from './gemma2-fixture';

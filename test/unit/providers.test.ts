@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { createSession, expectedProvider, type ProviderChoice } from '../../extension/engine/worker/providers';
+import { createSession, expectedProvider, type ProviderChoice } from '../../extension/engine/runtime/providers';
 
 const MODEL = join(resolve(__dirname, '../../models/demo'), 'base.onnx');
 

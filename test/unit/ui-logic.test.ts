@@ -7,10 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUCKETS, bucketOf, bucketRanges } from '../../extension/host/decoration-buckets';
-import { scriptSafeJson, standaloneTokenHtml } from '../../extension/host/export-html';
-import { chatSpecificLatents, chatSpecificitySeries, latentSeries, normalizationMax, topKVector } from '../../extension/host/highlight-series';
+import { scriptSafeJson, standaloneTokenHtml } from '../../extension/presentation/export-html';
+import { chatSpecificLatents, chatSpecificitySeries, latentSeries, normalizationMax, topKVector } from '../../extension/presentation/highlight-series';
 import { spanIndex, tokenAt } from '../../extension/host/token-lookup';
-import { toBuffer, tokenDocument } from '../../extension/host/webview-payloads';
+import { toBuffer, tokenDocument } from '../../extension/presentation/webview-payloads';
 import { latentVerdict } from '../../extension/engine/latents/verdict';
 import { tagOf } from '../../extension/engine/latents/tags';
 import type { AnalysisResult, LatentMetrics, TokenInfo } from '../../extension/engine/types';

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { webviewHtml } from '../../extension/host/webview-html';
+import { webviewHtml } from '../../extension/presentation/webview-html';
 
 const ROOT = join(__dirname, '..', '..');
 const ORIGIN = 'https://webview.test';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { standaloneTokenHtml } from '../../extension/host/export-html';
+import { standaloneTokenHtml } from '../../extension/presentation/export-html';
 import type { TokenExportData } from '../../extension/protocol/messages';
 import { launchBrowser, openWebview, type WebviewPage } from './harness';
 import { documentMessage, highlightMessage, makeTokens } from './fixtures';

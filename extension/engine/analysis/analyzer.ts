@@ -7,15 +7,14 @@ import * as ort from 'onnxruntime-node';
 import { bundleInfo, loadBundle, type Bundle, type ModelSource } from '../bundle/bundle';
 import { LatentDiffError } from '../errors';
 import { openExamplesDb, type Example, type ExamplesDb } from './examples-db';
-import { CrosscoderRunner } from '../graphs/crosscoder-runner';
-import { withGraphDefaults } from '../graphs/graph-session';
+import type { CrosscoderRunner } from '../runtime/crosscoder-runner';
 import { loadOrComputeLatentMetrics } from '../latents/metrics-cache';
 import { tokenizeDocument } from '../text/document';
-import { Gemma2ResidualModel } from '../runtime/gemma2-residual-model';
+import { graphOptions, ModelPair } from '../runtime/model-pair';
+import { windowedResidual } from '../runtime/model-runner';
+import type { ProviderChoice } from '../runtime/providers';
 import { GemmaTokenizer } from '../text/tokenizer';
 import type { AnalysisResult, AnalyzeOptions, BundleInfo, LatentMetrics, LatentSummary, ProviderInUse, ProviderSetting } from '../types';
-import { createSession, type ProviderChoice } from '../worker/providers';
-import { OnnxResidualModel, windowedResidual, type ResidualModel } from './model-runner';
 
 export interface AnalyzerOptions {
   provider: ProviderSetting;
@@ -56,12 +55,10 @@ const MAX_CHARS_PER_TOKEN = 8;
 /** Residual streams of the last document are kept up to this many floats per model (64 MB). */
 const MAX_CACHED_RESIDUAL = 16 * 1024 * 1024;
 
-interface Loaded {
+export interface Loaded {
   tokenizer: GemmaTokenizer;
-  base: ResidualModel;
-  chat: ResidualModel;
+  pair: ModelPair;
   metrics: LatentMetrics;
-  runners: Map<number, CrosscoderRunner>;
 }
 
 export class Analyzer {
@@ -94,47 +91,20 @@ export class Analyzer {
     return this.choice.fallbackReason;
   }
 
-  private sessionOptions(): ort.InferenceSession.SessionOptions {
-    const prepack = this.opts.disablePrepacking === false ? '0' : '1';
-    return withGraphDefaults({ extra: { session: { disable_prepacking: prepack } } });
-  }
-
-  private async openModel(source: ModelSource, progress: Progress): Promise<ResidualModel> {
-    if (source.kind === 'hf') {
-      const onProgress = (stage: string, fraction: number) => progress('model', `${source.name}: ${stage.replace('-', ' ')}`, fraction);
-      return Gemma2ResidualModel.open(source.name, source.dir, { layer: this.bundle.layer, cacheDir: this.opts.cacheDir, onProgress }, (s) =>
-        createSession(s, this.opts.provider, this.choice, this.sessionOptions()),
-      );
-    }
-    try {
-      const session = await createSession(source.path, this.opts.provider, this.choice, {});
-      return new OnnxResidualModel(source, session, this.bundle.dModel);
-    } catch (e) {
-      throw new LatentDiffError(source.path, `ONNX Runtime cannot load this model: ${(e as Error).message.split('\n')[0]}`, 'model-load');
-    }
-  }
-
   /** Loads the tokenizer, both models and the crosscoder once; concurrent callers share the work. */
   load(progress: Progress = () => {}): Promise<Loaded> {
     this.loaded ??= (async () => {
-      const b = this.bundle;
       progress('tokenizer', 'Loading tokenizer', 0.05);
       const tokenizer = this.tokenizer();
-      const opened: ResidualModel[] = [];
+      const pair = await ModelPair.open(this.bundle, { ...this.opts, choice: this.choice, onProgress: progress });
       try {
-        progress('base', `Loading ${b.base.name}`, 0.3);
-        const base = await this.openModel(b.base, progress);
-        opened.push(base);
-        progress('chat', `Loading ${b.chat.name}`, 0.5);
-        const chat = await this.openModel(b.chat, progress);
-        opened.push(chat);
         progress('metrics', 'Computing latent metrics', 0.7);
         const metrics = await this.metrics();
         progress('ready', 'Bundle ready', 1);
-        return { tokenizer, base, chat, metrics, runners: new Map() };
+        return { tokenizer, pair, metrics };
       } catch (e) {
         // A half-loaded bundle must not keep its sessions: the next attempt loads them again.
-        await Promise.all(opened.map((m) => m.dispose().catch(() => undefined)));
+        await pair.dispose().catch(() => undefined);
         throw e;
       }
     })();
@@ -143,17 +113,11 @@ export class Analyzer {
   }
 
   private crosscoderSessionOptions(): ort.InferenceSession.SessionOptions {
-    return { ...this.sessionOptions(), executionProviders: [this.choice.current ?? 'cpu'] };
+    return { ...graphOptions(this.opts), executionProviders: [this.choice.current ?? 'cpu'] };
   }
 
-  private async runner(l: Loaded, topK: number): Promise<CrosscoderRunner> {
-    const k = Math.min(this.bundle.crosscoder.dictSize, Math.max(GRAPH_TOP_K, topK));
-    let r = l.runners.get(k);
-    if (!r) {
-      r = await CrosscoderRunner.create(this.bundle.crosscoder, l.metrics, { cacheDir: this.opts.cacheDir, sessionOptions: this.crosscoderSessionOptions(), topK: k });
-      l.runners.set(k, r);
-    }
-    return r;
+  private runner(l: Loaded, topK: number): Promise<CrosscoderRunner> {
+    return l.pair.crosscoder(l.metrics, { topK: Math.min(this.bundle.crosscoder.dictSize, Math.max(GRAPH_TOP_K, topK)) });
   }
 
   /** The bundle's tokenizer, loaded once (without the models). */
@@ -189,12 +153,12 @@ export class Analyzer {
     if (this.lastResiduals?.key === key) return this.lastResiduals;
     const d = this.bundle.dModel;
     const T = ids.length;
-    progress('base', `Running ${l.base.name} on ${T} tokens`);
-    const xBase = await windowedResidual(l.base, ids, l.tokenizer.bosId, window, d, checkpoint);
+    progress('base', `Running ${l.pair.base.name} on ${T} tokens`);
+    const xBase = await windowedResidual(l.pair.base, ids, l.tokenizer.bosId, window, d, checkpoint);
     checkFinite(xBase, this.bundle.base);
     await checkpoint();
-    progress('chat', `Running ${l.chat.name} on ${T} tokens`);
-    const xChat = await windowedResidual(l.chat, ids, l.tokenizer.bosId, window, d, checkpoint);
+    progress('chat', `Running ${l.pair.chat.name} on ${T} tokens`);
+    const xChat = await windowedResidual(l.pair.chat, ids, l.tokenizer.bosId, window, d, checkpoint);
     checkFinite(xChat, this.bundle.chat);
     this.lastResiduals = T * d <= MAX_CACHED_RESIDUAL ? { key, xBase, xChat } : undefined;
     return { xBase, xChat };
@@ -260,10 +224,7 @@ export class Analyzer {
     this.lastResiduals = undefined;
     for (const db of this.examplesDbs.values()) db.close();
     this.examplesDbs.clear();
-    if (!l) return;
-    await l.base.dispose();
-    await l.chat.dispose();
-    for (const r of l.runners.values()) await r.dispose();
+    await l?.pair.dispose();
   }
 }
 

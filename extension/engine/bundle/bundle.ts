@@ -33,8 +33,22 @@ export type ModelSource =
       positionIds?: string;
       /** The graph's inputs and outputs as read from the file. */
       signature: OnnxSignature;
+      /** The layers after block `layer` to the logits, when the bundle has them. */
+      secondHalf?: LogitsGraphSource;
     }
   | { kind: 'hf'; name: string; dir: string };
+
+/** A model's second half as an ONNX file: residual after block `layer` [1, seq, dModel] -> logits [1, seq, vocab]. */
+export interface LogitsGraphSource {
+  path: string;
+  /** Float input holding the residual. */
+  input: string;
+  /** Float output holding the logits. */
+  output: string;
+  vocabSize: number;
+  /** Locations of external weights, relative to the graph's folder. */
+  externalDataFiles: string[];
+}
 
 export type ChatTemplateSource = { builtin: (typeof BUILTIN_CHAT_TEMPLATES)[number] } | { text: string; file: string };
 
@@ -132,12 +146,43 @@ function modelSource(f: BundleFields, json: JsonObject, role: 'base' | 'chat', l
   const inputIds = f.string(inputs, 'inputIds', `${role}.inputs.inputIds`);
   const named = { inputIds, attentionMask, positionIds };
   const signature = checkOnnx(f, role, path, output, named, dModel);
+  const secondHalf = m.secondHalf === undefined || m.secondHalf === null ? undefined : secondHalfSource(f, m, role, dModel);
   return {
     kind: 'onnx', name, path, output, inputIds,
     ...(attentionMask ? { attentionMask } : {}),
     ...(positionIds ? { positionIds } : {}),
     signature,
+    ...(secondHalf ? { secondHalf } : {}),
   };
+}
+
+/** `secondHalf`: an ONNX graph from the residual after block `layer` to logits over a fixed vocabulary. */
+function secondHalfSource(f: BundleFields, m: JsonObject, role: string, dModel: number): LogitsGraphSource {
+  const field = `${role}.secondHalf`;
+  const s = f.object(m, 'secondHalf', field);
+  const path = f.path(s, 'onnx', `${field}.onnx`, 'file');
+  const input = f.string(s, 'input', `${field}.input`);
+  const output = f.string(s, 'output', `${field}.output`);
+  const sig = readOnnxSignature(path);
+  const inp = sig.inputs.find((i) => i.name === input);
+  if (!inp) throw new LatentDiffError(path, `has no input named "${input}" (inputs: ${describe(sig.inputs)}); fix "${field}.input" in ${f.file}`, 'bad-onnx');
+  const extra = sig.inputs.filter((i) => i.name !== input);
+  if (extra.length) throw new LatentDiffError(path, `has inputs ${describe(extra)} besides "${input}": a second half reads only the residual`, 'bad-onnx');
+  if (inp.elemType !== 0 && inp.elemType !== 1) throw new LatentDiffError(path, `input "${input}" has element type ${inp.elemType}; the residual is float32`, 'bad-onnx');
+  if (inp.dims && (inp.dims.length !== 3 || (typeof inp.dims[2] === 'number' && inp.dims[2] !== dModel))) {
+    throw new LatentDiffError(path, `input "${input}" has shape [${inp.dims.join(', ')}]; expected [batch, seq, ${dModel}] (dModel in ${f.file})`, 'bad-shape');
+  }
+  const out = sig.outputs.find((o) => o.name === output);
+  if (!out) throw new LatentDiffError(path, `has no output named "${output}" (outputs: ${describe(sig.outputs)}); fix "${field}.output" in ${f.file}`, 'bad-onnx');
+  if (out.elemType !== 0 && out.elemType !== 1) throw new LatentDiffError(path, `output "${output}" has element type ${out.elemType}; logits must be float32`, 'bad-onnx');
+  const vocab = out.dims?.[2];
+  if (out.dims?.length !== 3 || typeof vocab !== 'number' || vocab < 1) {
+    throw new LatentDiffError(path, `output "${output}" has shape [${out.dims?.join(', ') ?? 'unknown'}]; a second half declares logits [batch, seq, vocab] with a fixed vocabulary size`, 'bad-shape');
+  }
+  for (const loc of sig.externalDataFiles) {
+    if (!existsSync(resolve(dirname(path), loc))) throw new LatentDiffError(path, `its weights are in "${loc}", which is missing (${resolve(dirname(path), loc)})`, 'not-found');
+  }
+  return { path, input, output, vocabSize: vocab, externalDataFiles: sig.externalDataFiles };
 }
 
 function tokenizerSource(f: BundleFields, json: JsonObject): Bundle['tokenizer'] {

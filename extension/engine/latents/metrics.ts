@@ -1,6 +1,6 @@
 import type { CrosscoderCheckpoint, LatentMetrics } from '../types';
 import { rejectDecoupled } from '../graphs/crosscoder-tensors';
-import { openGraphSession, type SessionOptions } from '../graphs/graph-session';
+import { openGraphSession, type SessionOptions } from '../runtime/graph-session';
 import { buildMetricsGraph, METRICS_OUTPUTS, type MetricsOutput } from '../graphs/metrics-graph';
 import { DEFAULT_TAG_THRESHOLDS, tagCodes, type TagThresholds } from './tags';
 

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
-import type { ResidualModel } from '../analysis/model-runner';
+import type { ResidualModel } from './model-runner';
 import { LatentDiffError } from '../errors';
-import type { SessionSource } from '../worker/providers';
+import type { SessionSource } from './providers';
 import { buildGemma2Graph, type Gemma2BuildOptions, type Gemma2Graph } from '../graphs/gemma2/gemma2-build';
 
 /**

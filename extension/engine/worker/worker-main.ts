@@ -8,7 +8,7 @@ import { Analyzer } from '../analysis/analyzer';
 import { loadLatentStats } from '../analysis/latent-stats';
 import { toErrorInfo } from '../errors';
 import type { ProviderInUse } from '../types';
-import { expectedProvider } from './providers';
+import { expectedProvider } from '../runtime/providers';
 import type { FromWorker, ToWorker, WorkerReply } from './protocol';
 
 class Cancelled extends Error {}

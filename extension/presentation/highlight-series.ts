@@ -9,7 +9,7 @@ import type { AnalysisResult, LatentMetrics } from '../engine/types';
 export type { LatentStats };
 import type { ClassifyThresholds, HighlightSeries, HighlightState } from '../protocol/messages';
 import { verdictCode } from '../protocol/latent-verdict';
-import type { NormalizationMode } from './settings';
+export type NormalizationMode = 'text-max' | 'stats-max' | 'number';
 
 export type SeriesData = HighlightSeries<Float32Array>;
 export type HighlightData = HighlightState<Float32Array>;

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { LatentDiffError } from '../errors';
 import type { CrosscoderCheckpoint, LatentMetrics } from '../types';
-import { buildDecodeGraph, buildEncodeGraph, resolveEncodeOutputs, type EncodeOutputs } from './crosscoder-graph';
+import { buildDecodeGraph, buildEncodeGraph, resolveEncodeOutputs, type EncodeOutputs } from '../graphs/crosscoder-graph';
 import { openGraphSession, type SessionOptions } from './graph-session';
 
 export interface CrosscoderRunnerOptions {

@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { ModelSource } from '../bundle/bundle';
 import { LatentDiffError } from '../errors';
 import { DT } from '../graphs/onnx-builder';
+import type { SplitModel } from './split-model';
 
 const INT32 = DT.INT32;
 
@@ -62,19 +63,19 @@ export class OnnxResidualModel implements ResidualModel {
  * token sees at most contextWindow - 1 tokens of left context and the model never runs past its length.
  * Windows do not overlap: a token's context restarts at each window boundary.
  */
-export async function windowedResidual(model: ResidualModel, ids: number[], bosId: number, contextWindow: number, dModel: number, between: () => Promise<void>): Promise<Float32Array> {
+export async function windowedResidual(model: SplitModel, ids: number[], bosId: number, contextWindow: number, dModel: number, between: () => Promise<void>): Promise<Float32Array> {
   const T = ids.length;
   const out = new Float32Array(T * dModel);
   if (T <= contextWindow) {
-    out.set(await model.residual(ids));
+    out.set((await model.firstHalf(ids)).resid);
     return out;
   }
   const step = contextWindow - 1;
-  out.set(await model.residual(ids.slice(0, contextWindow)));
+  out.set((await model.firstHalf(ids.slice(0, contextWindow))).resid);
   for (let start = contextWindow; start < T; start += step) {
     await between();
     const chunk = ids.slice(start, start + step);
-    const r = await model.residual([bosId, ...chunk]);
+    const { resid: r } = await model.firstHalf([bosId, ...chunk]);
     out.set(r.subarray(dModel), start * dModel);
   }
   return out;

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { placeGraph } from './place-graph';
+import { placeGraph } from '../graphs/place-graph';
 
 export type SessionOptions = ort.InferenceSession.SessionOptions;
 
