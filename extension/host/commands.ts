@@ -12,6 +12,7 @@ import type { Annotations } from './annotations';
 import { evidencePath } from './editor-actions';
 import { standaloneTokenHtml } from '../presentation/export-html';
 import { exactVector, topKVector } from '../presentation/highlight-series';
+import { GENERATE_STEERED_COMMAND, type GenerateCommands } from './generate-command';
 import type { LatentPages } from './latent-pages';
 import type { LiveAnalysis } from './live-analysis';
 import type { Session } from './session';
@@ -27,6 +28,7 @@ export interface CommandDeps {
   tokenPanel: TokenPanel;
   latentPages: LatentPages;
   live: LiveAnalysis;
+  generation: GenerateCommands;
 }
 
 type Handler = (...args: unknown[]) => unknown;
@@ -266,5 +268,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       void vscode.window.showInformationMessage(`Latent Diff: imported ${n} annotations from ${source.fsPath}`);
       return n;
     }),
+    wrap('latentDiff.generateResponse', (arg?: unknown) => d.generation.generate(arg)),
+    wrap(GENERATE_STEERED_COMMAND, (arg?: unknown) => d.generation.generateSteered(arg)),
   ];
 }

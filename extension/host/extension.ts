@@ -7,6 +7,8 @@ import { Annotations } from './annotations';
 import { registerCommands } from './commands';
 import { EditorDecorations } from './decorations';
 import { EditorHighlighter } from './editor-highlighter';
+import { GenerateCommands, steerLatent } from './generate-command';
+import { GenerationPanel } from './generation-panel';
 import { TokenHover } from './hover';
 import { LatentPages } from './latent-pages';
 import { LatentsView } from './latents-view';
@@ -30,14 +32,15 @@ export function activate(context: vscode.ExtensionContext): void {
     openLatent,
     exportHtml: () => void vscode.commands.executeCommand('latentDiff.exportTokenHtml'),
   });
+  const generationPanel = new GenerationPanel(context.extensionUri, session, annotations, { openLatent, steerLatent });
   const latentsView = new LatentsView(context.extensionUri, session, annotations, { openLatent });
   const statusBar = new StatusBar(session, () => live.isEnabled);
 
   context.subscriptions.push(
-    session, annotations, decorations, highlighter, live, latentPages, tokenPanel, latentsView, statusBar,
+    session, annotations, decorations, highlighter, live, latentPages, tokenPanel, latentsView, statusBar, generationPanel,
     live.onDidToggle(() => statusBar.update()),
     vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-userdata' }], new TokenHover(session, annotations)),
-    ...registerCommands({ context, session, annotations, tokenPanel, latentPages, live }),
+    ...registerCommands({ context, session, annotations, tokenPanel, latentPages, live, generation: new GenerateCommands(session, generationPanel) }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!affectsSettings(e)) return;
       session.reloadSettings();
@@ -60,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): void {
     void vscode.window.showTextDocument(vscode.Uri.file(autoAnalyze)).then(() => vscode.commands.executeCommand('latentDiff.analyzeDocument'));
   }
   if (process.env.LATENT_DIFF_TEST_HOOK === '1') {
-    context.subscriptions.push(registerTestHook({ session, decorations, highlighter, annotations, latentsView, tokenPanel, latentPages, live }));
+    context.subscriptions.push(registerTestHook({ session, decorations, highlighter, annotations, latentsView, tokenPanel, latentPages, live, generationPanel }));
   }
 }
 

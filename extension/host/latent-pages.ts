@@ -3,6 +3,7 @@
  * and annotation editor. Restored after a reload from the latent id the page keeps in its state.
  */
 import * as vscode from 'vscode';
+import { steerLatent } from './generate-command';
 import type { HostToLatent, LatentPageState, LatentToHost } from '../protocol/messages';
 import { parseLatentMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
@@ -87,6 +88,9 @@ export class LatentPages implements vscode.Disposable {
         return undefined;
       case 'revealToken':
         return revealToken(this.session.analysis, m.index);
+      case 'steerLatent':
+        steerLatent(m.latent);
+        return undefined;
       case 'openEvidence': {
         const e = this.annotations.get(latent)?.evidence[m.index];
         return e && openEvidence(e);

@@ -15,6 +15,7 @@ import {
 import { readSettings, type Settings } from './settings';
 import { bundleStatsFile } from '../engine/analysis/latent-stats';
 import type { ExamplesReply } from '../engine/analysis/analyzer';
+import type { GenerateRequest, GenerationEvent, GenerationResult } from '../engine/analysis/generate/generate-request';
 
 export interface OpenBundle {
   dir: string;
@@ -205,6 +206,14 @@ export class Session implements vscode.Disposable {
     return this.track('Loading examples…', this.getClient().examples(file, latent, perQuantile));
   }
 
+  /** A model answers a chat (or continues a text) in the inference worker, token by token. */
+  async generate(text: string, request: GenerateRequest, onToken: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<GenerationResult> {
+    await this.ensureBundle();
+    const result = await this.track('Generating…', this.getClient().generate(text, request, onToken, signal));
+    if (this.bundle) this.bundle.provider = result.provider;
+    return result;
+  }
+
   /** Parses a statistics table in the inference worker: a published feature_df.csv is tens of MB. */
   async readStats(file: string): Promise<LatentStats> {
     const b = await this.ensureBundle();
@@ -227,7 +236,7 @@ export class Session implements vscode.Disposable {
   }
 
   /** Latents whose exact per-token vectors the current highlight needs from the engine. */
-  private exactLatentsWanted(): number[] {
+  exactLatentsWanted(): number[] {
     if (this.request.mode === 'latents') return this.request.latents;
     if (this.request.mode === 'chat-specificity' && this.metrics) {
       const set = chatSpecificLatents(this.metrics, this.stats, this.settings.thresholds);

@@ -22,6 +22,18 @@ export interface Settings {
   thresholds: ClassifyThresholds;
   disablePrepacking: boolean;
   annotationsFile: string;
+  generation: GenerationSettings;
+}
+
+export interface GenerationSettings {
+  maxNewTokens: number;
+  /** 0: greedy. */
+  temperature: number;
+  topP: number;
+  seed: number;
+  /** The base model continues the same prompt next to the chat model's answer. */
+  compareBase: boolean;
+  steerOn: 'all' | 'prompt';
 }
 
 export const SECTION = 'latentDiff';
@@ -61,6 +73,14 @@ export function readSettings(): Settings {
     },
     disablePrepacking: c.get<boolean>('disablePrepacking', true),
     annotationsFile: restricted('annotationsFile', '').trim(),
+    generation: {
+      maxNewTokens: Math.round(clampNumber(c.get('generation.maxNewTokens'), 1, 4096, 64)),
+      temperature: clampNumber(c.get('generation.temperature'), 0, 100, 0),
+      topP: clampNumber(c.get('generation.topP'), 1e-6, 1, 1),
+      seed: Math.round(clampNumber(c.get('generation.seed'), 0, Number.MAX_SAFE_INTEGER, 0)),
+      compareBase: c.get<boolean>('generation.compareBase', false),
+      steerOn: c.get<string>('generation.steerOn', 'all') === 'prompt' ? 'prompt' : 'all',
+    },
   };
 }
 

@@ -4,6 +4,7 @@
  * Restored after a window reload by its serializer.
  */
 import * as vscode from 'vscode';
+import { steerLatent } from './generate-command';
 import type { HostToTokens, TokensToHost } from '../protocol/messages';
 import { parseTokensMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
@@ -89,6 +90,9 @@ export class TokenPanel implements vscode.Disposable {
         return undefined;
       case 'revealToken':
         return revealToken(this.session.analysis, m.index);
+      case 'steerLatent':
+        steerLatent(m.latent);
+        return undefined;
       case 'exportHtml':
         this.actions.exportHtml();
         return undefined;

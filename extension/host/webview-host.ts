@@ -9,7 +9,7 @@ import { ProtocolError, type MessageLimits } from '../protocol/validate';
 import { log } from './log';
 import { makeNonce, webviewHtml } from '../presentation/webview-html';
 
-export type WebviewName = 'tokens' | 'latents' | 'latent';
+export type WebviewName = 'tokens' | 'latents' | 'latent' | 'generate';
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return {

@@ -90,6 +90,7 @@ export type TokensToHost =
   | { type: 'openLatent'; latent: number }
   | { type: 'revealToken'; index: number }
   | { type: 'exportHtml' }
+  | { type: 'steerLatent'; latent: number }
   | Request;
 
 // ---------------------------------------------------------------- latents sidebar
@@ -129,6 +130,7 @@ export type LatentsToHost =
   | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
   | { type: 'openLatent'; latent: number }
   | { type: 'rowCount'; shown: number; total: number }
+  | { type: 'steerLatent'; latent: number }
   | Request;
 
 // ---------------------------------------------------------------- latent page
@@ -214,6 +216,62 @@ export type LatentToHost =
   | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
   | { type: 'revealToken'; index: number }
   | { type: 'openEvidence'; index: number }
+  | { type: 'steerLatent'; latent: number }
+  | Request;
+
+// ---------------------------------------------------------------- generation panel
+
+/** One model's answer in the generation panel (default or steered), coloured like analysed text. */
+export interface GenerationColumn {
+  model: 'chat' | 'base';
+  /** '' for the default answer, else the steering, e.g. "steered: #12 × 1 (all tokens)". */
+  steer: string;
+  texts: string[];
+  /** Int32Array: token ids. */
+  ids: ArrayBuffer;
+  /** Float32Array: the generating model's log-probability of each token. */
+  logProbs: ArrayBuffer;
+  /** Top latents per token, row-major [tokens x topK]; latent -1 pads. */
+  topK: number;
+  /** Int32Array. */
+  topLatents: ArrayBuffer;
+  /** Float32Array (scaled activations). */
+  topActs: ArrayBuffer;
+  /** 'running' until the answer ends; then why it ended. */
+  status: 'running' | 'end-of-turn' | 'eos' | 'max-new' | 'cancelled' | 'failed';
+  tokensPerSecond: number;
+  /** The session's highlight over this answer's tokens. */
+  highlight: HighlightState;
+}
+
+export interface GenerationView {
+  /** Changes with every new generation; messages about an older one are ignored. */
+  run: number;
+  title: string;
+  /** "greedy · 64 new tokens at most · seed 0" */
+  settings: string;
+  promptTokens: number;
+  state: 'running' | 'done' | 'cancelled' | 'failed';
+  error: string;
+  /** What "insert" does: "Insert as model turn" (a chat) or "Insert continuation" (a text). */
+  insertLabel: string;
+  columns: GenerationColumn[];
+  latents: LatentBrief[];
+  thresholds: ClassifyThresholds;
+}
+
+export type HostToGeneration =
+  | { type: 'generation'; view: GenerationView | null }
+  | { type: 'labels'; latents: LatentBrief[] }
+  | Reply;
+
+export type GenerationToHost =
+  | { type: 'ready' }
+  | { type: 'cancel'; run: number }
+  | { type: 'insert'; run: number; column: number }
+  | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
+  | { type: 'openLatent'; latent: number }
+  | { type: 'steerLatent'; latent: number }
   | Request;
 
 // ---------------------------------------------------------------- request / reply

@@ -6,6 +6,7 @@
  */
 import {
   ANNOTATION_STATUSES,
+  type GenerationToHost,
   type LatentToHost,
   type LatentsToHost,
   type TokensToHost,
@@ -26,6 +27,8 @@ export interface MessageLimits {
   tokens: number;
   /** Evidence entries of the annotation shown by this webview. */
   evidence: number;
+  /** Answers shown by the generation panel. */
+  columns?: number;
 }
 
 type Check<T> = (v: unknown, path: string) => T;
@@ -48,6 +51,7 @@ function index(bound: (l: MessageLimits) => number, what: string): (l: MessageLi
 const latentId = index((l) => l.dictSize, 'latent');
 const tokenIndex = index((l) => l.tokens, 'token');
 const evidenceIndex = index((l) => l.evidence, 'evidence');
+const columnIndex = index((l) => l.columns ?? 0, 'column');
 
 const nonNegativeInt: Check<number> = (v, path) => {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(path, 'must be a non-negative integer');
@@ -124,6 +128,7 @@ const TOKENS: Variants = {
   openLatent: (l) => ({ latent: latentId(l) }),
   revealToken: (l) => ({ index: tokenIndex(l) }),
   exportHtml: () => ({}),
+  steerLatent: (l) => ({ latent: latentId(l) }),
   ...REQUEST,
 };
 
@@ -132,6 +137,7 @@ const LATENTS: Variants = {
   highlightLatent: (l) => ({ latent: latentId(l), slot }),
   openLatent: (l) => ({ latent: latentId(l) }),
   rowCount: () => ({ shown: nonNegativeInt, total: nonNegativeInt }),
+  steerLatent: (l) => ({ latent: latentId(l) }),
   ...REQUEST,
 };
 
@@ -140,6 +146,17 @@ const LATENT: Variants = {
   highlightLatent: (l) => ({ latent: latentId(l), slot }),
   revealToken: (l) => ({ index: tokenIndex(l) }),
   openEvidence: (l) => ({ index: evidenceIndex(l) }),
+  steerLatent: (l) => ({ latent: latentId(l) }),
+  ...REQUEST,
+};
+
+const GENERATION: Variants = {
+  ready: () => ({}),
+  cancel: () => ({ run: nonNegativeInt }),
+  insert: (l) => ({ run: nonNegativeInt, column: columnIndex(l) }),
+  highlightLatent: (l) => ({ latent: latentId(l), slot }),
+  openLatent: (l) => ({ latent: latentId(l) }),
+  steerLatent: (l) => ({ latent: latentId(l) }),
   ...REQUEST,
 };
 
@@ -153,4 +170,8 @@ export function parseLatentsMessage(v: unknown, limits: MessageLimits): LatentsT
 
 export function parseLatentMessage(v: unknown, limits: MessageLimits): LatentToHost {
   return byType<LatentToHost>(LATENT, v, limits);
+}
+
+export function parseGenerationMessage(v: unknown, limits: MessageLimits): GenerationToHost {
+  return byType<GenerationToHost>(GENERATION, v, limits);
 }

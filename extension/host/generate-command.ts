@@ -1,0 +1,192 @@
+/**
+ * "Generate Response" and "Generate Steered Response": the chat model answers the open chat (or the
+ * selection), optionally next to the base model or to a steered answer from the same seed. From the palette
+ * the options come from the settings and a quick pick; commands, webviews and tests pass them as an object.
+ */
+import * as vscode from 'vscode';
+import type { GenerateRequest } from '../engine/analysis/generate/generate-request';
+import type { SteerSpec } from '../engine/analysis/generate/steering';
+import { isLatentDiffError } from '../engine/errors';
+import type { GenerationPanel, GenerationSource } from './generation-panel';
+import type { Session } from './session';
+import type { GenerationSettings } from './settings';
+
+export const GENERATE_STEERED_COMMAND = 'latentDiff.generateSteered';
+
+/** A webview's "steer" button: the steered generation with this latent prefilled. */
+export function steerLatent(latent: number): void {
+  void vscode.commands.executeCommand(GENERATE_STEERED_COMMAND, { latent });
+}
+
+/** The graph computes this many top latents per generated token. */
+const MAX_TOP_K = 32;
+
+export interface GenerateArgs {
+  model?: 'chat' | 'base' | 'both';
+  maxNew?: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  steer?: SteerSpec[];
+  steerOn?: 'all' | 'prompt';
+  continuation?: boolean;
+}
+
+function sourceOf(editor: vscode.TextEditor): GenerationSource {
+  const doc = editor.document;
+  const range = editor.selection.isEmpty ? undefined : new vscode.Range(editor.selection.start, editor.selection.end);
+  const name = doc.uri.path.split('/').pop() || doc.uri.toString();
+  return { document: doc, range, text: doc.getText(range), title: range ? `${name} (lines ${range.start.line + 1}–${range.end.line + 1})` : name };
+}
+
+export function describeSampling(r: GenerateRequest): string {
+  const how = (r.temperature ?? 0) === 0 ? 'greedy' : `sampled: temperature ${r.temperature}, top-p ${r.topP ?? 1}`;
+  return `${how} · at most ${r.maxNew} new tokens · seed ${r.seed ?? 0}`;
+}
+
+/** "12:1, 7:-0.5" -> steering specs, or a sentence saying what is wrong. */
+export function parseSteering(text: string, dictSize: number): SteerSpec[] | string {
+  const parts = text.split(/[\s,;]+/).filter(Boolean);
+  if (parts.length === 0) return 'give at least one LATENT:STRENGTH';
+  const out: SteerSpec[] = [];
+  for (const p of parts) {
+    const m = /^#?(\d+):(.+)$/.exec(p);
+    if (!m) return `"${p}" is not LATENT:STRENGTH (e.g. 12:1 or 7:-0.5)`;
+    const latent = Number(m[1]);
+    const strength = Number(m[2]);
+    if (!(latent < dictSize)) return `latent ${latent} does not exist: this crosscoder has latents 0..${dictSize - 1}`;
+    if (!Number.isFinite(strength)) return `the strength of latent ${latent} must be a finite number, got "${m[2]}"`;
+    out.push({ latent, strength });
+  }
+  return out;
+}
+
+/** "temperature=0.7 top-p=0.9 seed=3 max=64" over the settings' values, or a sentence saying what is wrong. */
+export function parseSampling(text: string, base: GenerationSettings): GenerationSettings | string {
+  const out = { ...base };
+  for (const p of text.split(/[\s,;]+/).filter(Boolean)) {
+    const m = /^(temperature|t|top-p|p|seed|max|max-new)=(.+)$/.exec(p);
+    const v = Number(m?.[2]);
+    if (!m || !Number.isFinite(v)) return `"${p}" is not one of temperature=T, top-p=P, seed=S, max=N`;
+    if (m[1] === 'temperature' || m[1] === 't') {
+      if (v < 0) return 'the temperature must be >= 0 (0: greedy)';
+      out.temperature = v;
+    } else if (m[1] === 'top-p' || m[1] === 'p') {
+      if (!(v > 0 && v <= 1)) return 'top-p must be in (0, 1]';
+      out.topP = v;
+    } else if (m[1] === 'seed') {
+      if (!Number.isSafeInteger(v) || v < 0) return 'the seed must be a non-negative integer';
+      out.seed = v;
+    } else {
+      if (!Number.isInteger(v) || v < 1 || v > 4096) return 'max new tokens must be an integer from 1 to 4096';
+      out.maxNewTokens = v;
+    }
+  }
+  return out;
+}
+
+export class GenerateCommands {
+  constructor(private readonly session: Session, private readonly panel: GenerationPanel) {}
+
+  /** The palette's choices: which model(s) answer, and the sampling settings (editable once). */
+  private async askOptions(): Promise<GenerateArgs | undefined> {
+    let g = this.session.settings.generation;
+    for (;;) {
+      const sampling = describeSampling({ temperature: g.temperature, topP: g.topP, seed: g.seed, maxNew: g.maxNewTokens });
+      const items: (vscode.QuickPickItem & { pick: 'chat' | 'both' | 'sampling' })[] = [
+        { label: '$(comment) Chat model answers', description: sampling, pick: 'chat' },
+        { label: '$(split-horizontal) Chat and base models side by side', description: sampling, pick: 'both' },
+        { label: '$(settings) Change sampling…', description: 'temperature, top-p, seed, max new tokens', pick: 'sampling' },
+      ];
+      if (g.compareBase) items.unshift(items.splice(1, 1)[0]);
+      const picked = await vscode.window.showQuickPick(items, { title: 'Latent Diff: Generate Response', ignoreFocusOut: true });
+      if (!picked) return undefined;
+      if (picked.pick !== 'sampling') return { model: picked.pick, temperature: g.temperature, topP: g.topP, seed: g.seed, maxNew: g.maxNewTokens };
+      const current = g;
+      const typed = await vscode.window.showInputBox({
+        title: 'Sampling for this generation', ignoreFocusOut: true,
+        prompt: 'temperature=T (0: greedy) top-p=P seed=S max=N',
+        value: `temperature=${g.temperature} top-p=${g.topP} seed=${g.seed} max=${g.maxNewTokens}`,
+        validateInput: (v) => { const r = parseSampling(v, current); return typeof r === 'string' ? r : undefined; },
+      });
+      if (typed === undefined) return undefined;
+      const parsed = parseSampling(typed, g);
+      if (typeof parsed !== 'string') g = parsed;
+    }
+  }
+
+  /** Asks for the latents to steer and their strengths (the highlighted or given latent prefilled). */
+  private async askSteering(latent: number | undefined): Promise<{ steer: SteerSpec[]; steerOn: 'all' | 'prompt' } | undefined> {
+    const b = await this.session.ensureBundle();
+    const first = latent ?? this.session.highlightedLatents()[0];
+    const typed = await vscode.window.showInputBox({
+      title: 'Latent Diff: Steer', ignoreFocusOut: true,
+      prompt: 'LATENT:STRENGTH, comma-separated. Adds strength × max activation × the chat decoder direction to the residual after the crosscoder\'s layer.',
+      value: first !== undefined ? `${first}:1` : '',
+      validateInput: (v) => { const r = parseSteering(v, b.info.dictSize); return typeof r === 'string' ? r : undefined; },
+    });
+    if (typed === undefined) return undefined;
+    const steer = parseSteering(typed, b.info.dictSize);
+    if (typeof steer === 'string') return undefined;
+    const on = await vscode.window.showQuickPick([
+      { label: 'All tokens', description: 'the prompt and every generated token', value: 'all' as const },
+      { label: 'Prompt only', description: 'the generated tokens run unsteered', value: 'prompt' as const },
+    ], { title: 'Steer on', ignoreFocusOut: true });
+    return on && { steer, steerOn: on.value };
+  }
+
+  async generate(arg: unknown): Promise<unknown> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) throw new Error('open a chat in a text editor first: the model answers the active editor (or its selection)');
+    const source = sourceOf(editor);
+    const given = typeof arg === 'object' && arg !== null ? arg as GenerateArgs : undefined;
+    const args = given ?? await this.askOptions();
+    if (!args) return undefined;
+    return this.run(source, args);
+  }
+
+  async generateSteered(arg: unknown): Promise<unknown> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) throw new Error('open a chat in a text editor first: the model answers the active editor (or its selection)');
+    const source = sourceOf(editor);
+    const given = typeof arg === 'object' && arg !== null ? arg as GenerateArgs & { latent?: number } : {};
+    let args: GenerateArgs = given;
+    if (!given.steer) {
+      const s = await this.askSteering(typeof given.latent === 'number' ? given.latent : undefined);
+      if (!s) return undefined;
+      const g = this.session.settings.generation;
+      args = { temperature: g.temperature, topP: g.topP, seed: g.seed, maxNew: g.maxNewTokens, ...given, ...s };
+    }
+    return this.run(source, args);
+  }
+
+  private async run(source: GenerationSource, args: GenerateArgs): Promise<unknown> {
+    const g = this.session.settings.generation;
+    const request: GenerateRequest = {
+      model: args.model ?? (g.compareBase ? 'both' : 'chat'),
+      maxNew: args.maxNew ?? g.maxNewTokens,
+      temperature: args.temperature ?? g.temperature,
+      topP: args.topP ?? g.topP,
+      seed: args.seed ?? g.seed,
+      steer: args.steer ?? [],
+      steerOn: args.steerOn ?? g.steerOn,
+      latents: this.session.exactLatentsWanted(),
+      topK: Math.min(MAX_TOP_K, this.session.settings.topK),
+      continuation: args.continuation === true,
+      docName: source.document.uri.fsPath || source.title,
+    };
+    try {
+      const state = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Latent Diff: generating', cancellable: true },
+        (_progress, token) => this.panel.generate(source, request, describeSampling(request), token));
+      return { state: state.state, answers: state.answers.map((a) => ({ model: a.model, steer: a.steer, status: a.status, text: a.text })) };
+    } catch (e) {
+      if (isLatentDiffError(e) && e.code === 'not-a-user-turn' && !request.continuation) {
+        const pick = await vscode.window.showWarningMessage(`Latent Diff: ${e.message}`, 'Continue the Text');
+        if (pick) return this.run(source, { ...args, continuation: true });
+        return undefined;
+      }
+      throw e;
+    }
+  }
+}
