@@ -4,7 +4,6 @@
  * number of rows the filter leaves.
  */
 import * as vscode from 'vscode';
-import { steerLatent } from './generate-command';
 import type { HostToLatents, LatentsToHost } from '../protocol/messages';
 import { parseLatentsMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
@@ -68,9 +67,6 @@ export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposabl
         return undefined;
       case 'openLatent':
         this.actions.openLatent(m.latent);
-        return undefined;
-      case 'steerLatent':
-        steerLatent(m.latent);
         return undefined;
       case 'rowCount':
         this.rowCount = { shown: m.shown, total: m.total };

@@ -130,7 +130,6 @@ export type LatentsToHost =
   | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
   | { type: 'openLatent'; latent: number }
   | { type: 'rowCount'; shown: number; total: number }
-  | { type: 'steerLatent'; latent: number }
   | Request;
 
 // ---------------------------------------------------------------- latent page

@@ -137,7 +137,6 @@ const LATENTS: Variants = {
   highlightLatent: (l) => ({ latent: latentId(l), slot }),
   openLatent: (l) => ({ latent: latentId(l) }),
   rowCount: () => ({ shown: nonNegativeInt, total: nonNegativeInt }),
-  steerLatent: (l) => ({ latent: latentId(l) }),
   ...REQUEST,
 };
 

@@ -149,7 +149,8 @@ function showDetail(): void {
       el('td', { class: 'num', text: formatNumber(brief?.deltaNorm ?? NaN, 2), title: 'Δnorm, paper convention: 1 = chat-only, 0 = base-only' }),
       el('td', { class: 'label', text: brief?.label ?? '' }),
       el('td', {}, sparkline(acts, max, 'first', (i) => select(i), 120, 18)),
-      el('td', {}, openButton(latent))));
+      el('td', {}, openButton(latent)),
+      el('td', {}, steerButton(latent))));
   }
   const id = model.ids ? model.ids[selected] : 0;
   detail.replaceChildren(
@@ -157,7 +158,7 @@ function showDetail(): void {
     rows.length === 0
       ? el('p', { class: 'muted', text: 'No latent is active on this token.' })
       : el('table', { class: 'latent-table' },
-        el('thead', {}, el('tr', {}, ...['latent', 'act', 'verdict', 'Δnorm', 'label', 'in text (top-k)', ''].map((h) => el('th', { text: h })))),
+        el('thead', {}, el('tr', {}, ...['latent', 'act', 'verdict', 'Δnorm', 'label', 'in text (top-k)', '', ''].map((h) => el('th', { text: h })))),
         el('tbody', {}, ...rows)));
 }
 
@@ -185,6 +186,12 @@ function latentButton(latent: number, text: string): HTMLButtonElement {
 function openButton(latent: number): HTMLButtonElement {
   const b = el('button', { class: 'link', text: 'open', title: `Open the page of latent ${latent}` });
   b.addEventListener('click', () => host.post({ type: 'openLatent', latent }));
+  return b;
+}
+
+function steerButton(latent: number): HTMLButtonElement {
+  const b = el('button', { class: 'link', text: 'steer', title: `Generate a response steered by latent ${latent}` });
+  b.addEventListener('click', () => host.post({ type: 'steerLatent', latent }));
   return b;
 }
 
