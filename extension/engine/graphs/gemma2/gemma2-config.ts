@@ -1,7 +1,7 @@
 import { LatentDiffError } from '../../errors';
 import type { JsonObject } from '../../bundle/json-file';
 
-/** The parts of a Hugging Face Gemma 2 config.json that the residual-stream graph depends on. */
+/** The parts of a Hugging Face Gemma 2 config.json that the graphs depend on. */
 export interface Gemma2Config {
   vocabSize: number;
   hiddenSize: number;
@@ -16,6 +16,10 @@ export interface Gemma2Config {
   slidingWindow: number;
   /** null: no attention-logit soft-capping. */
   attnLogitSoftcap: number | null;
+  /** null: no soft-capping of the final logits. */
+  finalLogitSoftcap: number | null;
+  /** The unembedding is the embedding matrix (Gemma 2 always ties; false means lm_head.weight is its own tensor). */
+  tieWordEmbeddings: boolean;
   /** Per block: does it use sliding-window attention? */
   slidingLayers: boolean[];
 }
@@ -30,6 +34,7 @@ const DEFAULTS = {
   rope_theta: 10000,
   sliding_window: 4096,
   attn_logit_softcapping: 50,
+  final_logit_softcapping: 30,
 };
 
 const SUPPORTED_ACTIVATIONS = ['gelu_pytorch_tanh', 'gelu_tanh'];
@@ -61,6 +66,9 @@ export function parseGemma2Config(raw: JsonObject, file: string): Gemma2Config {
   if (raw.attention_bias === true) throw fail('attention_bias is true; Gemma 2 attention has no biases and this reader does not support them', 'unsupported-model');
   if (raw.rope_scaling !== undefined && raw.rope_scaling !== null) throw fail(`rope_scaling ${JSON.stringify(raw.rope_scaling)} is not supported (Gemma 2 uses plain RoPE)`, 'unsupported-model');
   const softcap = raw.attn_logit_softcapping === null ? null : num('attn_logit_softcapping');
+  const finalSoftcap = raw.final_logit_softcapping === null ? null : num('final_logit_softcapping');
+  const tie = raw.tie_word_embeddings ?? true;
+  if (typeof tie !== 'boolean') throw fail(`"tie_word_embeddings" must be true or false, got ${JSON.stringify(tie)}`);
   const window = num('sliding_window');
   if (!Number.isInteger(window)) throw fail(`"sliding_window" must be an integer, got ${window}`);
   return {
@@ -76,6 +84,8 @@ export function parseGemma2Config(raw: JsonObject, file: string): Gemma2Config {
     ropeTheta: num('rope_theta'),
     slidingWindow: window,
     attnLogitSoftcap: softcap,
+    finalLogitSoftcap: finalSoftcap,
+    tieWordEmbeddings: tie,
     slidingLayers: slidingLayers(raw, numLayers, fail),
   };
 }
