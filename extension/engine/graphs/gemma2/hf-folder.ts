@@ -76,12 +76,12 @@ export function openGemma2Folder(dir: string, layer: number, half: Gemma2Half = 
   };
   const prefix = lookup('model.embed_tokens.weight') ? 'model.' : lookup('embed_tokens.weight') ? '' : 'model.';
   const used = new Set<string>();
-  const missing: string[] = [];
+  const missing: { name: string; what: string }[] = [];
   let weightBytes = 0;
   const need = (full: string, shape: number[], what: string): TensorRef => {
     const ref = lookup(full);
     if (!ref) {
-      missing.push(`"${full}" (${what})`);
+      missing.push({ name: full, what });
       return undefined as unknown as TensorRef; // reported below, with every other missing tensor
     }
     if (ref.shape.length !== shape.length || ref.shape.some((d, i) => d !== shape[i])) {
@@ -113,13 +113,39 @@ export function openGemma2Folder(dir: string, layer: number, half: Gemma2Half = 
   }
   if (missing.length) {
     const where = existsSync(join(dir, INDEX_FILE)) ? INDEX_FILE : index.shards().map((s) => basename(s.path)).join(', ');
-    const listed = missing.slice(0, LIST_MISSING).join(', ') + (missing.length > LIST_MISSING ? `, and ${missing.length - LIST_MISSING} more` : '');
+    const named = describeMissing(missing, prefix);
+    const listed = named.slice(0, LIST_MISSING).join(', ') + (named.length > LIST_MISSING ? `, and ${named.length - LIST_MISSING} more` : '');
     const absent = absentShards.size ? `; ${[...absentShards].join(', ')} (listed in ${INDEX_FILE}) ${absentShards.size > 1 ? 'are' : 'is'} absent` : '';
     const part = half === 'first' ? `the first half (embedding and blocks 0..${layer})` : `the second half (blocks ${layer + 1}..${c.numLayers - 1} after block ${layer}, final norm, unembedding)`;
     throw new LatentDiffError(dir, `missing ${missing.length === 1 ? 'tensor' : `${missing.length} tensors`} ${listed}, needed for ${part}; looked in ${where}${absent}`, 'missing-tensor');
   }
   return { dir, configFile, config, shards: index.shards(), embed, firstBlock: first, blocks, head, weightFiles: [...used].sort(), weightBytes };
 }
+
+/** Missing tensors for a message: a block missing whole is one entry ("model.layers.2.*"), others are named. */
+function describeMissing(missing: { name: string; what: string }[], prefix: string): string[] {
+  const layers = `${prefix}layers.`;
+  const blockOf = (name: string) => (name.startsWith(layers) ? name.slice(layers.length).split('.')[0] : undefined);
+  const count = new Map<string, number>();
+  for (const m of missing) {
+    const block = blockOf(m.name);
+    if (block !== undefined) count.set(block, (count.get(block) ?? 0) + 1);
+  }
+  const out: string[] = [];
+  const whole = new Set<string>();
+  for (const m of missing) {
+    const block = blockOf(m.name);
+    if (block === undefined || count.get(block) !== BLOCK_TENSORS) out.push(`"${m.name}" (${m.what})`);
+    else if (!whole.has(block)) {
+      whole.add(block);
+      out.push(`"${layers}${block}.*" (all ${BLOCK_TENSORS} tensors of block ${block})`);
+    }
+  }
+  return out;
+}
+
+/** Tensors per decoder block (Gemma2BlockWeights). */
+const BLOCK_TENSORS = 11;
 
 function blockWeights(need: (name: string, shape: number[], what: string) => TensorRef, c: Gemma2Config, i: number): Gemma2BlockWeights {
   const p = `layers.${i}.`;
