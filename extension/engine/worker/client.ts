@@ -4,9 +4,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { AnalyzeRequest, ExamplesReply } from '../analysis/analyzer';
+import type { GenerateRequest, GenerationEvent, GenerationResult } from '../analysis/generate/generate-request';
 import type { LatentStats } from '../analysis/latent-stats';
 import { fromErrorInfo } from '../errors';
-import type { GenerateRequest, GenerationEvent, GenerationResult } from '../analysis/generate/generate-request';
 import type { AnalysisResult, LatentMetrics, ProviderSetting } from '../types';
 import type { FromWorker, OpenReply, ToWorker, WorkerReply } from './protocol';
 
@@ -35,7 +35,8 @@ export interface ProgressEvent {
 interface Pending {
   resolve(v: WorkerReply): void;
   reject(e: Error): void;
-  onToken?(e: GenerationEvent): void;
+  /** Streamed tokens of a generate request. */
+  onToken?: (e: GenerationEvent) => void;
 }
 
 type Request = ToWorker extends infer M ? (M extends { type: 'cancel' } ? never : Omit<M, 'id'>) : never;
@@ -115,7 +116,10 @@ export class InferenceClient {
     return this.post({ type: 'analyze', text, request }, signal) as Promise<AnalysisResult>;
   }
 
-  /** A model answers a chat (or continues a text); each token arrives through onToken as it is generated. */
+  /**
+   * A model answers a chat (or continues a text), optionally steered; tokens stream to onToken as they are
+   * generated (no token arrives after the promise settles). Aborting cancels at the next decode step.
+   */
   generate(text: string, request: GenerateRequest, onToken: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<GenerationResult> {
     return this.post({ type: 'generate', text, request }, signal, onToken) as Promise<GenerationResult>;
   }

@@ -15,10 +15,10 @@ export interface OpenReply {
 export type ToWorker =
   | { id: number; type: 'open'; dir: string; options: AnalyzerOptions }
   | { id: number; type: 'analyze'; text: string; request: AnalyzeRequest }
+  | { id: number; type: 'generate'; text: string; request: GenerateRequest }
   | { id: number; type: 'metrics' }
   | { id: number; type: 'latentStats'; file: string; dictSize: number }
   | { id: number; type: 'examples'; file: string; latent: number; perQuantile: number }
-  | { id: number; type: 'generate'; text: string; request: GenerateRequest }
   | { id: number; type: 'cancel'; target: number };
 
 export type WorkerReply = OpenReply | AnalysisResult | LatentMetrics | LatentStats | ExamplesReply | GenerationResult;
@@ -27,5 +27,5 @@ export type FromWorker =
   | { id: number; type: 'done'; value: WorkerReply }
   | { id: number; type: 'failed'; error: ErrorInfo; cancelled: boolean }
   | { id: number; type: 'progress'; stage: string; message: string; fraction?: number }
-  /** A generated token, streamed while a generate request runs. */
+  /** One generated token of request `id`, streamed before its 'done'. */
   | { id: number; type: 'token'; event: GenerationEvent };

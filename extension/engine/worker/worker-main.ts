@@ -46,12 +46,12 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' }>): Promise<Worke
     }
     case 'analyze':
       return requireAnalyzer().analyze(msg.text, msg.request, checkpoint, progress);
+    case 'generate':
+      return requireAnalyzer().generate(msg.text, msg.request, (event) => post({ id: msg.id, type: 'token', event }), checkpoint, progress);
     case 'metrics':
       return requireAnalyzer().metrics();
     case 'examples':
       return requireAnalyzer().examples(msg.file, msg.latent, msg.perQuantile);
-    case 'generate':
-      return requireAnalyzer().generate(msg.text, msg.request, (event) => post({ id: msg.id, type: 'token', event }), checkpoint, progress);
     case 'latentStats':
       return loadLatentStats(msg.file, msg.dictSize);
   }
