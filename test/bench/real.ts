@@ -5,8 +5,11 @@
  * in the same run), session-creation time and peak RSS against the weights' bytes; then the memory cost of
  * float32 vs bfloat16 weights for one model.
  *
- * `npm run bench -- real [--tokens N] [--reps N] [--no-dtype]`. Needs ~20 GB of free disk in the temp folder
- * (deleted afterwards, also on error or Ctrl-C). Children do the work so each peak RSS belongs to one job.
+ * Then decoding with a whole chat model (real-decode.ts): tokens/s against the memory-bandwidth floor.
+ *
+ * `npm run bench -- real [--tokens N] [--reps N] [--no-dtype] [--decode-steps N] [--no-decode] [--decode-only]`.
+ * Needs ~30 GB of free disk in the temp folder (deleted afterwards, also on error or Ctrl-C). Children do the
+ * work so each peak RSS belongs to one job.
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -23,6 +26,7 @@ import { tokenizeDocument } from '../../extension/engine/text/document';
 import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
 import { median, peakRssMiB, runStagesInChildren, type Bench } from './bench';
 import { DICT_SIZE, GEMMA2_2B, writeCrosscoderFolder, writeGemma2Folder } from './real-weights';
+import { decodeBench } from './real-decode';
 
 const LAYER = 13;
 const TOP_K = 32;
@@ -31,18 +35,26 @@ interface Options {
   tokens: number;
   reps: number;
   dtypeCompare: boolean;
+  decodeSteps: number;
+  decode: boolean;
+  decodeOnly: boolean;
 }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { tokens: 256, reps: 3, dtypeCompare: true };
+  const o: Options = { tokens: 256, reps: 3, dtypeCompare: true, decodeSteps: 32, decode: true, decodeOnly: false };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--tokens') o.tokens = Number(args[++i]);
     else if (args[i] === '--reps') o.reps = Number(args[++i]);
     else if (args[i] === '--no-dtype') o.dtypeCompare = false;
+    else if (args[i] === '--decode-steps') o.decodeSteps = Number(args[++i]);
+    else if (args[i] === '--no-decode') o.decode = false;
+    else if (args[i] === '--decode-only') o.decodeOnly = true;
     else throw new Error(`real bench: unknown argument ${args[i]}`);
   }
   if (!(Number.isInteger(o.tokens) && o.tokens >= 8)) throw new Error('real bench: --tokens needs an integer >= 8');
   if (!(Number.isInteger(o.reps) && o.reps >= 1)) throw new Error('real bench: --reps needs a positive integer');
+  if (!(Number.isInteger(o.decodeSteps) && o.decodeSteps >= 1)) throw new Error('real bench: --decode-steps needs a positive integer');
+  if (o.decodeOnly && !o.decode) throw new Error('real bench: --decode-only and --no-decode contradict each other');
   return o;
 }
 
@@ -277,14 +289,23 @@ async function runRealBench(args: string[]): Promise<void> {
   const o = parseOptions(args);
   await runStagesInChildren(SELF, 'real', args, async (child, dir) => {
     console.log(`temp folder ${dir}`);
-    await child('write');
-    await child('measure');
-    await child('measure-prepack');
-    if (o.dtypeCompare) {
-      console.log('\none model alone, float32 weights in place vs bfloat16 weights Cast to float32 in the graph:');
-      await child('rss-f32');
-      await child('rss-bf16');
-      await child('rss-bf16-unfolded');
+    if (!o.decodeOnly) {
+      await child('write');
+      await child('measure');
+      await child('measure-prepack');
+      if (o.dtypeCompare) {
+        console.log('\none model alone, float32 weights in place vs bfloat16 weights Cast to float32 in the graph:');
+        await child('rss-f32');
+        await child('rss-bf16');
+        await child('rss-bf16-unfolded');
+      }
+    }
+    if (o.decode) {
+      // Generation needs whole models: 2 x 10.5 GB of float32 weights for the pair, which does not fit in this
+      // machine's 24 GiB next to everything else, so decoding is measured on the chat model alone.
+      console.log('\ndecode runs the chat model alone: the whole float32 pair (2 x 10.5 GB of weights) does not fit in 24 GiB next to everything else');
+      await child('write-decode');
+      await child('decode');
     }
   });
 }
@@ -303,6 +324,11 @@ const CHILD_MODES: Record<string, (dir: string, o: Options) => Promise<void>> = 
   'rss-f32': (dir, o) => dtypeMemory(dir, o, 'base', true),
   'rss-bf16': (dir, o) => dtypeMemory(dir, o, 'base-bf16', true),
   'rss-bf16-unfolded': (dir, o) => dtypeMemory(dir, o, 'base-bf16', false),
+  'write-decode': async (dir) => {
+    const [bytes, ms] = time(() => writeGemma2Folder(join(dir, 'chat-full'), GEMMA2_2B.layers - 1, 'F32', 2000));
+    console.log(`wrote ${fmtGiB(bytes)} of random weights (a whole chat model, float32, ${GEMMA2_2B.layers} blocks) in ${(ms / 1000).toFixed(0)} s`);
+  },
+  decode: (dir, o) => decodeBench(join(dir, 'chat-full'), join(dir, 'cache'), LAYER, o.decodeSteps),
 };
 
 if (process.argv[1] && resolve(process.argv[1]) === SELF) {

@@ -94,3 +94,58 @@ export function writeConfig(dir: string, edit: (config: Record<string, unknown>)
   edit(config);
   writeFileSync(path, JSON.stringify(config, null, 2));
 }
+
+interface Stored {
+  byteOffset: number;
+  byteLength: number;
+  shape: number[];
+}
+
+export interface GenerationRun {
+  name: string;
+  input_ids: number[][];
+  attention_mask: number[][];
+  new_ids: number[][];
+  min_logit_gap: number;
+}
+
+/** causal.json / causal.bin: what transformers' Gemma2ForCausalLM computes (make_gemma2_fixture.py --causal). */
+export interface CausalFixture {
+  /** Full-depth log-probs [B, T, vocab] per case of expected.json, by case name. */
+  logProbs: Map<string, { shape: number[]; data: Float32Array }>;
+  split: { case: string; layer: number; replacement: Float32Array; logProbs: Float32Array; shape: number[] };
+  generate: { model: string; sliding_window: number; max_new_tokens: number; runs: GenerationRun[] };
+}
+
+export function loadCausalFixture(): CausalFixture {
+  const info = JSON.parse(readFileSync(join(FIXTURE, 'causal.json'), 'utf8'));
+  const bin = readFileSync(join(FIXTURE, 'causal.bin'));
+  const f32 = (s: Stored) => new Float32Array(bin.buffer.slice(bin.byteOffset + s.byteOffset, bin.byteOffset + s.byteOffset + s.byteLength));
+  return {
+    logProbs: new Map(info.cases.map((c: { name: string; logprobs: Stored }) => [c.name, { shape: c.logprobs.shape, data: f32(c.logprobs) }])),
+    split: { case: info.split.case, layer: info.split.layer, replacement: f32(info.split.replacement), logProbs: f32(info.split.logprobs), shape: info.split.logprobs.shape },
+    generate: info.generate,
+  };
+}
+
+/**
+ * Largest per-position relative error of log-probs over real tokens: max_v |ours - ref| / max_v |ref|,
+ * maximised over positions whose mask is 1. Both are [B, T, V].
+ */
+export function logProbRelError(ours: Float32Array, ref: Float32Array, mask: number[][], V: number): number {
+  const T = mask[0].length;
+  let worst = 0;
+  mask.forEach((row, b) =>
+    row.forEach((m, t) => {
+      if (!m) return;
+      let diff = 0;
+      let scale = 0;
+      for (let v = 0, o = (b * T + t) * V; v < V; v++) {
+        diff = Math.max(diff, Math.abs(ours[o + v] - ref[o + v]));
+        scale = Math.max(scale, Math.abs(ref[o + v]));
+      }
+      worst = Math.max(worst, diff / scale);
+    }),
+  );
+  return worst;
+}

@@ -93,6 +93,8 @@ describe('Gemma 2 folder variants', () => {
       rmSync(join(sharded.dir, files[1]));
       assert.equal(openGemma2Folder(sharded.dir, 1).blocks.length, 2);
       assert.throws(() => openGemma2Folder(sharded.dir, 2), (e: unknown) => e instanceof LatentDiffError && e.code === 'not-found' && e.file === join(sharded.dir, files[1]));
+      // ... and the second half then reports its tensors as missing, naming the absent shard
+      expectError(() => openGemma2Folder(sharded.dir, 1, 'second'), 'missing-tensor', 'model', '"model.layers.2.*"', '"model.norm.weight"', `${files[1]} (listed in model.safetensors.index.json) is absent`);
     } finally {
       single.cleanup();
       sharded.cleanup();

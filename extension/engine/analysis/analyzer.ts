@@ -7,6 +7,8 @@ import * as ort from 'onnxruntime-node';
 import { bundleInfo, loadBundle, type Bundle, type ModelSource } from '../bundle/bundle';
 import { LatentDiffError } from '../errors';
 import { openExamplesDb, type Example, type ExamplesDb } from './examples-db';
+import { runGeneration, type GenerateRequest, type GenerationEvent, type GenerationResult } from './generate/generate-request';
+import { bundleStatsFile, loadLatentStats, type LatentStats } from './latent-stats';
 import type { CrosscoderRunner } from '../runtime/crosscoder-runner';
 import { loadOrComputeLatentMetrics } from '../latents/metrics-cache';
 import { tokenizeDocument } from '../text/document';
@@ -67,6 +69,7 @@ export class Analyzer {
   private tokenizerInstance: GemmaTokenizer | undefined;
   private readonly examplesDbs = new Map<string, ExamplesDb>();
   private lastResiduals: { key: string; xBase: Float32Array; xChat: Float32Array } | undefined;
+  private statsInstance: LatentStats | undefined;
   private readonly choice: ProviderChoice = {};
 
   private constructor(
@@ -216,6 +219,25 @@ export class Analyzer {
         return req.contributions ? { latent, acts, contributions: contributionNorms(acts, latent, l.metrics) } : { latent, acts };
       }),
     };
+  }
+
+  /** The bundle's statistics (feature_df.csv), read once; undefined when the bundle has none. */
+  private stats(): LatentStats | undefined {
+    const file = bundleStatsFile(this.bundle.dir, this.bundle.stats);
+    if (file && this.statsInstance?.source !== file) this.statsInstance = loadLatentStats(file, this.bundle.crosscoder.dictSize);
+    return file ? this.statsInstance : undefined;
+  }
+
+  /** A model answers a chat (or continues a text), streamed token by token through onToken (issue 8). */
+  async generate(text: string, req: GenerateRequest, onToken: (e: GenerationEvent) => void, checkpoint: Checkpoint = async () => {}, progress: Progress = () => {}): Promise<GenerationResult> {
+    const l = await this.load(progress);
+    await checkpoint();
+    progress('generate', `Generating with ${req.model ?? 'chat'}`);
+    const maxAct = () => {
+      const s = this.stats();
+      return { values: s?.maxAct, file: s?.source };
+    };
+    return runGeneration({ bundle: this.bundle, pair: l.pair, tokenizer: l.tokenizer, metrics: l.metrics, maxAct, checkpoint }, text, req, onToken);
   }
 
   async dispose(): Promise<void> {

@@ -45,7 +45,7 @@ export class RecomputingSplitModel implements SplitModel {
     if (!Number.isInteger(n) || n < 1) throw new LatentDiffError(undefined, `the residual has ${resid.length} values, not a positive multiple of dModel ${this.dModel}`, 'invalid-input');
     const before: SequenceCache<Float32Array<ArrayBufferLike>> = cache ? this.own(cache, Float32Array) : SequenceCache.empty(Float32Array, this.dModel);
     const after = before.extend(resid);
-    const next = await this.second.run(after.rows, after.length, n, request);
+    const next = await this.second.run(after.rows, after.length, request.lastOnly ? 1 : n, request);
     return { next, cache: after };
   }
 

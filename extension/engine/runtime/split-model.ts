@@ -28,6 +28,11 @@ export interface NextTokenRequest {
   logProbs?: boolean;
   /** Reference log-probs [n * vocab]: per-position KL(P_ref || P_this), computed inside the graph. */
   klReference?: Float32Array;
+  /**
+   * Predictions for the last new position only (n = 1 in the result), e.g. a prompt's forward pass before
+   * decoding: the cache still takes every new position. Implementations may ignore it and return all rows.
+   */
+  lastOnly?: boolean;
 }
 
 /** Per new position, row-major over the n positions of the call. */

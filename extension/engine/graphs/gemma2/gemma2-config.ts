@@ -1,7 +1,7 @@
 import { LatentDiffError } from '../../errors';
-import type { JsonObject } from '../../bundle/json-file';
+import { isJsonObject, type JsonObject } from '../../bundle/json-file';
 
-/** The parts of a Hugging Face Gemma 2 config.json that the residual-stream graph depends on. */
+/** The parts of a Hugging Face Gemma 2 config.json that the graphs depend on. */
 export interface Gemma2Config {
   vocabSize: number;
   hiddenSize: number;
@@ -16,6 +16,10 @@ export interface Gemma2Config {
   slidingWindow: number;
   /** null: no attention-logit soft-capping. */
   attnLogitSoftcap: number | null;
+  /** null: no soft-capping of the final logits. */
+  finalLogitSoftcap: number | null;
+  /** The unembedding is the embedding matrix (Gemma 2 always ties; false means lm_head.weight is its own tensor). */
+  tieWordEmbeddings: boolean;
   /** Per block: does it use sliding-window attention? */
   slidingLayers: boolean[];
 }
@@ -30,6 +34,7 @@ const DEFAULTS = {
   rope_theta: 10000,
   sliding_window: 4096,
   attn_logit_softcapping: 50,
+  final_logit_softcapping: 30,
 };
 
 const SUPPORTED_ACTIVATIONS = ['gelu_pytorch_tanh', 'gelu_tanh'];
@@ -60,7 +65,11 @@ export function parseGemma2Config(raw: JsonObject, file: string): Gemma2Config {
   }
   if (raw.attention_bias === true) throw fail('attention_bias is true; Gemma 2 attention has no biases and this reader does not support them', 'unsupported-model');
   if (raw.rope_scaling !== undefined && raw.rope_scaling !== null) throw fail(`rope_scaling ${JSON.stringify(raw.rope_scaling)} is not supported (Gemma 2 uses plain RoPE)`, 'unsupported-model');
+  if (raw.use_bidirectional_attention === true) throw fail('use_bidirectional_attention is true; Gemma 2 language models attend causally', 'unsupported-model');
   const softcap = raw.attn_logit_softcapping === null ? null : num('attn_logit_softcapping');
+  const finalSoftcap = raw.final_logit_softcapping === null ? null : num('final_logit_softcapping');
+  const tie = raw.tie_word_embeddings ?? true;
+  if (typeof tie !== 'boolean') throw fail(`"tie_word_embeddings" must be true or false, got ${JSON.stringify(tie)}`);
   const window = num('sliding_window');
   if (!Number.isInteger(window)) throw fail(`"sliding_window" must be an integer, got ${window}`);
   return {
@@ -73,11 +82,24 @@ export function parseGemma2Config(raw: JsonObject, file: string): Gemma2Config {
     headDim: int('head_dim'),
     queryPreAttnScalar: num('query_pre_attn_scalar'),
     rmsNormEps: num('rms_norm_eps'),
-    ropeTheta: num('rope_theta'),
+    ropeTheta: ropeTheta(raw, num, fail),
     slidingWindow: window,
     attnLogitSoftcap: softcap,
+    finalLogitSoftcap: finalSoftcap,
+    tieWordEmbeddings: tie,
     slidingLayers: slidingLayers(raw, numLayers, fail),
   };
+}
+
+/** transformers 5 writes RoPE settings as `rope_parameters: {rope_type, rope_theta}`; older files as `rope_theta`. */
+function ropeTheta(raw: JsonObject, num: (key: keyof typeof DEFAULTS) => number, fail: (p: string, code?: string) => LatentDiffError): number {
+  const params = raw.rope_parameters;
+  if (params === undefined || params === null) return num('rope_theta');
+  if (!isJsonObject(params)) throw fail(`"rope_parameters" must be an object, got ${JSON.stringify(params)}`);
+  if ((params.rope_type ?? 'default') !== 'default') throw fail(`rope_parameters.rope_type ${JSON.stringify(params.rope_type)} is not supported (Gemma 2 uses plain RoPE, "default")`, 'unsupported-model');
+  const theta = params.rope_theta ?? raw.rope_theta ?? DEFAULTS.rope_theta;
+  if (typeof theta !== 'number' || !(theta > 0)) throw fail(`rope_parameters.rope_theta must be a positive number, got ${JSON.stringify(theta)}`);
+  return theta;
 }
 
 /**
