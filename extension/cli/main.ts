@@ -5,6 +5,7 @@ import { projectRoot } from '../engine/paths';
 import { UsageError } from './args';
 import { ANALYZE_USAGE, runAnalyze } from './analyze';
 import { GENERATE_USAGE, runGenerate } from './generate';
+import { KL_USAGE, runKlCommand } from './kl';
 import { MERGE_USAGE, runMerge } from './merge';
 import { runStats, STATS_USAGE } from './stats';
 
@@ -18,6 +19,8 @@ usage:
   ${STATS_USAGE.split('\n').join('\n  ')}
 
   ${MERGE_USAGE.split('\n').join('\n  ')}
+
+  ${KL_USAGE.split('\n').join('\n  ')}
 
   Benchmarks: npm run bench [encode|real|offline|webview]
 
@@ -43,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
     case 'stats':
       if (rest.includes('--help')) return out(STATS_USAGE + '\n'), 0;
       return runStats(rest, root);
+    case 'kl':
+      if (rest.includes('--help')) return out(KL_USAGE + '\n'), 0;
+      await runKlCommand(rest, root, out, (s) => process.stderr.write(s));
+      return 0;
     case 'merge':
       if (rest.includes('--help')) return out(MERGE_USAGE + '\n'), 0;
       return runMerge(rest);

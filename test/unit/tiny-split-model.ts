@@ -9,6 +9,8 @@
  * ids / residuals so far and each call recomputes the whole prefix, returning the new positions only (what the
  * SplitModel contract allows for ONNX-file models).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { appendNextTokenHead, NEXT_TOKEN } from '../../extension/engine/graphs/next-token-head';
 import { A, DT, GraphBuilder } from '../../extension/engine/graphs/onnx-builder';
@@ -53,16 +55,33 @@ function firstHalfGraph(w: TinyWeights): Uint8Array {
   return g.toBytes();
 }
 
+/** Logits [1, S, vocab] of the second half over residuals `h` [1, S, d]. */
+function appendLogits(g: GraphBuilder, w: TinyWeights, h: string): string {
+  const gt = mixCausal(g, h, g.floats(w.U1, [w.d, w.d]), g.floats(w.U2, [w.d, w.d]));
+  const z = g.op('Mul', [g.op('MatMul', [gt, g.floats(w.Wu, [w.d, w.vocab])]), g.scalarFloat(3)]);
+  return g.op('Mul', [g.op('Tanh', [g.op('Div', [z, g.scalarFloat(w.cap)])]), g.scalarFloat(w.cap)]);
+}
+
 function secondHalfGraph(w: TinyWeights): Uint8Array {
   const g = new GraphBuilder('tiny-second-half');
   const h = g.input('resid', DT.FLOAT, [1, 'seq', w.d]);
   const nNew = g.input('n_new', DT.INT64, [1]);
-  const gt = mixCausal(g, h, g.floats(w.U1, [w.d, w.d]), g.floats(w.U2, [w.d, w.d]));
-  const z = g.op('Mul', [g.op('MatMul', [gt, g.floats(w.Wu, [w.d, w.vocab])]), g.scalarFloat(3)]);
-  const capped = g.op('Mul', [g.op('Tanh', [g.op('Div', [z, g.scalarFloat(w.cap)])]), g.scalarFloat(w.cap)]);
-  const last = g.op('Slice', [capped, g.op('Neg', [nNew]), g.int64s([2 ** 31]), g.int64s([1])]);
+  const last = g.op('Slice', [appendLogits(g, w, h), g.op('Neg', [nNew]), g.int64s([2 ** 31]), g.int64s([1])]);
   appendNextTokenHead(g, last, { logProbs: true, kl: true });
   return g.toBytes();
+}
+
+/**
+ * The same model as bundle files: `<prefix>.onnx` (input "ids" -> output "resid") and `<prefix>-second.onnx`
+ * (input "resid" -> output "logits"), with the bundle.json entry pointing at them.
+ */
+export function writeTinyBundleModel(dir: string, prefix: string, w: TinyWeights): Record<string, unknown> {
+  writeFileSync(join(dir, `${prefix}.onnx`), firstHalfGraph(w));
+  const g = new GraphBuilder('tiny-logits');
+  g.alias(appendLogits(g, w, g.input('resid', DT.FLOAT, [1, 'seq', w.d])), 'logits');
+  g.output('logits', DT.FLOAT, [1, 'seq', w.vocab]);
+  writeFileSync(join(dir, `${prefix}-second.onnx`), g.toBytes());
+  return { name: `tiny-${prefix}`, onnx: `${prefix}.onnx`, output: 'resid', inputs: { inputIds: 'ids' }, secondHalf: { onnx: `${prefix}-second.onnx`, input: 'resid', output: 'logits' } };
 }
 
 /** The unembedding is Wu^T [vocab, d]. */

@@ -5,6 +5,9 @@
 import { Worker } from 'node:worker_threads';
 import type { AnalyzeRequest, ExamplesReply } from '../analysis/analyzer';
 import type { GenerateRequest, GenerationEvent, GenerationResult } from '../analysis/generate/generate-request';
+import type { DivergenceRequest, DocumentDivergence } from '../analysis/patching/document-divergence';
+import type { KlReport, KlRequest } from '../analysis/patching/kl-job';
+import type { LogitEffects } from '../analysis/patching/logit-effects';
 import type { LatentStats } from '../analysis/latent-stats';
 import { fromErrorInfo } from '../errors';
 import type { AnalysisResult, LatentMetrics, ProviderSetting } from '../types';
@@ -136,6 +139,21 @@ export class InferenceClient {
   /** A feature_df.csv (ours or published) as per-latent arrays; parsed in the worker, not on the caller's thread. */
   latentStats(file: string, dictSize: number): Promise<LatentStats> {
     return this.post({ type: 'latentStats', file, dictSize }) as Promise<LatentStats>;
+  }
+
+  /** The patching experiment on the chats of `text` (method.md 9). */
+  kl(text: string, name: string, request: KlRequest, signal?: AbortSignal): Promise<KlReport> {
+    return this.post({ type: 'kl', text, name, request }, signal) as Promise<KlReport>;
+  }
+
+  /** Per token of `text`, KL(P_chat || P_base) of the next-token prediction and both models' top next tokens. */
+  divergence(text: string, request: DivergenceRequest = {}, signal?: AbortSignal): Promise<DocumentDivergence> {
+    return this.post({ type: 'divergence', text, request }, signal) as Promise<DocumentDivergence>;
+  }
+
+  /** A latent's decoder vectors through each model's unembedding (direct path), top and bottom k tokens. */
+  logitEffects(latent: number, k?: number): Promise<LogitEffects> {
+    return this.post({ type: 'logitEffects', latent, k }) as Promise<LogitEffects>;
   }
 
   onProgress(listener: (p: ProgressEvent) => void): { dispose(): void } {

@@ -2,6 +2,9 @@
 import type { AnalyzeRequest, AnalyzerOptions, ExamplesReply } from '../analysis/analyzer';
 import type { GenerateRequest, GenerationEvent, GenerationResult } from '../analysis/generate/generate-request';
 import type { LatentStats } from '../analysis/latent-stats';
+import type { DivergenceRequest, DocumentDivergence } from '../analysis/patching/document-divergence';
+import type { KlReport, KlRequest } from '../analysis/patching/kl-job';
+import type { LogitEffects } from '../analysis/patching/logit-effects';
 import type { ErrorInfo } from '../errors';
 import type { AnalysisResult, BundleInfo, LatentMetrics, ProviderInUse } from '../types';
 
@@ -19,9 +22,12 @@ export type ToWorker =
   | { id: number; type: 'metrics' }
   | { id: number; type: 'latentStats'; file: string; dictSize: number }
   | { id: number; type: 'examples'; file: string; latent: number; perQuantile: number }
+  | { id: number; type: 'kl'; text: string; name: string; request: KlRequest }
+  | { id: number; type: 'divergence'; text: string; request: DivergenceRequest }
+  | { id: number; type: 'logitEffects'; latent: number; k?: number }
   | { id: number; type: 'cancel'; target: number };
 
-export type WorkerReply = OpenReply | AnalysisResult | LatentMetrics | LatentStats | ExamplesReply | GenerationResult;
+export type WorkerReply = OpenReply | AnalysisResult | LatentMetrics | LatentStats | ExamplesReply | GenerationResult | KlReport | DocumentDivergence | LogitEffects;
 
 export type FromWorker =
   | { id: number; type: 'done'; value: WorkerReply }

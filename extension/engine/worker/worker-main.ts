@@ -6,6 +6,8 @@
 import { parentPort } from 'node:worker_threads';
 import { Analyzer } from '../analysis/analyzer';
 import { loadLatentStats } from '../analysis/latent-stats';
+import { bundleLogitEffects, documentDivergence } from '../analysis/patching/document-divergence';
+import { runKl, type KlParts } from '../analysis/patching/kl-job';
 import { toErrorInfo } from '../errors';
 import type { ProviderInUse } from '../types';
 import { expectedProvider } from '../runtime/providers';
@@ -32,6 +34,12 @@ function requireAnalyzer(): Analyzer {
   return analyzer;
 }
 
+/** The open bundle's models, loaded on first use (the causal requests need both halves). */
+async function causalParts(progress: (stage: string, message: string, fraction?: number) => void): Promise<KlParts> {
+  const a = requireAnalyzer();
+  return { bundle: a.bundle, ...(await a.load(progress)) };
+}
+
 async function handle(msg: Exclude<ToWorker, { type: 'cancel' }>): Promise<WorkerReply> {
   const checkpoint = checkpointFor(msg.id);
   const progress = (stage: string, message: string, fraction?: number) => post({ id: msg.id, type: 'progress', stage, message, fraction });
@@ -54,6 +62,15 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' }>): Promise<Worke
       return requireAnalyzer().examples(msg.file, msg.latent, msg.perQuantile);
     case 'latentStats':
       return loadLatentStats(msg.file, msg.dictSize);
+    case 'kl':
+      return runKl(await causalParts(progress), { text: msg.text, name: msg.name }, msg.request, {
+        checkpoint,
+        progress: (documents, tokens) => progress('kl', `${documents} chat${documents === 1 ? '' : 's'}, ${tokens} tokens scored`),
+      });
+    case 'divergence':
+      return documentDivergence(await causalParts(progress), msg.text, msg.request, checkpoint);
+    case 'logitEffects':
+      return bundleLogitEffects(await causalParts(progress), msg.latent, msg.k);
   }
 }
 

@@ -58,6 +58,10 @@ export function chatDocumentsOfText(tok: GemmaTokenizer, text: string, file: str
   return out;
 }
 
+export function noAssistantTurn(name: string): LatentDiffError {
+  return new LatentDiffError(name, 'has no model (assistant) turn to score: the patching experiment measures the chat model\'s predictions of its own answers, so a chat needs at least one model turn', 'no-assistant-turn');
+}
+
 /** Every scored conversation of the files, in order; throws naming the file when one has none. */
 export async function* chatDocumentsOfFiles(tok: GemmaTokenizer, files: readonly string[], opts: ChatDocumentsOptions = {}): AsyncGenerator<NamedDocument> {
   for (const file of files) {
@@ -80,6 +84,6 @@ export async function* chatDocumentsOfFiles(tok: GemmaTokenizer, files: readonly
         yield d;
       }
     }
-    if (found === 0) throw new LatentDiffError(file, 'has no model (assistant) turn to score: the patching experiment measures the chat model\'s predictions of its own answers, so each chat needs at least one model turn with content', 'no-assistant-turn');
+    if (found === 0) throw noAssistantTurn(file);
   }
 }

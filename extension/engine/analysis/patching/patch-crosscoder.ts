@@ -4,9 +4,9 @@
  * difference sum_j f_j (d_j^chat - d_j^base), without the decoder biases (the paper does not add their
  * difference).
  */
-import { CrosscoderRunner } from '../../graphs/crosscoder-runner';
+import { CrosscoderRunner, type CrosscoderRunnerOptions } from '../../runtime/crosscoder-runner';
 import { readDecoderBias } from '../../graphs/crosscoder-tensors';
-import type { SessionOptions } from '../../graphs/graph-session';
+import type { SessionOptions } from '../../runtime/graph-session';
 import type { CrosscoderCheckpoint, LatentMetrics } from '../../types';
 
 export interface PatchCrosscoder {
@@ -16,21 +16,16 @@ export interface PatchCrosscoder {
   encodeRaw(hBase: Float32Array, hChat: Float32Array, n: number): Promise<Float32Array>;
   /** sum_j f_j (d_j^chat - d_j^base) [n * dModel] for codes f [n * dictSize]. */
   decoderDifference(f: Float32Array, n: number): Promise<Float32Array>;
-  dispose(): Promise<void>;
 }
 
-/** A PatchCrosscoder over the crosscoder's ONNX graphs: decode gives x̂^m = f W^m + b^m, the biases are taken off. */
-export async function openPatchCrosscoder(
-  ckpt: CrosscoderCheckpoint,
-  metrics: LatentMetrics,
-  opts: { cacheDir: string; sessionOptions?: SessionOptions },
-): Promise<PatchCrosscoder> {
-  const runner = await CrosscoderRunner.create(ckpt, metrics, {
-    cacheDir: opts.cacheDir,
-    sessionOptions: opts.sessionOptions,
-    topK: 1,
-    outputs: { top: false, summary: false, selected: false, raw: true, recon: false },
-  });
+/** The runner configuration a PatchCrosscoder needs: raw codes only (ModelPair.crosscoder takes it too). */
+export const RAW_CODES: Pick<CrosscoderRunnerOptions, 'topK' | 'outputs'> = {
+  topK: 1,
+  outputs: { top: false, summary: false, selected: false, raw: true, recon: false },
+};
+
+/** A PatchCrosscoder over a runner made with RAW_CODES: decode gives x̂^m = f W^m + b^m, the biases are taken off. */
+export function patchCrosscoder(runner: CrosscoderRunner, ckpt: CrosscoderCheckpoint): PatchCrosscoder {
   const d = ckpt.dModel;
   const bias = readDecoderBias(ckpt);
   return {
@@ -47,6 +42,15 @@ export async function openPatchCrosscoder(
       }
       return out;
     },
-    dispose: () => runner.dispose(),
   };
+}
+
+/** A PatchCrosscoder with its own runner (tests, benchmarks); dispose the runner when done. */
+export async function openPatchCrosscoder(
+  ckpt: CrosscoderCheckpoint,
+  metrics: LatentMetrics,
+  opts: { cacheDir: string; sessionOptions?: SessionOptions },
+): Promise<PatchCrosscoder & { dispose(): Promise<void> }> {
+  const runner = await CrosscoderRunner.create(ckpt, metrics, { ...RAW_CODES, cacheDir: opts.cacheDir, sessionOptions: opts.sessionOptions });
+  return { ...patchCrosscoder(runner, ckpt), dispose: () => runner.dispose() };
 }

@@ -127,7 +127,8 @@ export async function runPatchingExperiment(
       doc.masks.all.forEach((on, t) => on && perToken[i].push({ document: documents, position: t, kl: kl[i][t] }));
     }
     tokens += doc.masks.all.reduce((a, v) => a + v, 0);
-    opts.progress?.(++documents, tokens);
+    documents++;
+    opts.progress?.(documents, tokens);
   }
   return {
     documents,
