@@ -89,10 +89,16 @@ export class GenerateCommands {
     return on && { steer, steerOn: on.value };
   }
 
-  async generate(arg: unknown): Promise<unknown> {
-    const editor = vscode.window.activeTextEditor;
+  /** The active editor; from a webview (no active editor), the one the last generation answered. */
+  private editor(): vscode.TextEditor {
+    const last = this.panel.lastDocument;
+    const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors.find((e) => e.document === last);
     if (!editor) throw new Error('open a chat in a text editor first: the model answers the active editor (or its selection)');
-    const source = sourceOf(editor);
+    return editor;
+  }
+
+  async generate(arg: unknown): Promise<unknown> {
+    const source = sourceOf(this.editor());
     const given = typeof arg === 'object' && arg !== null ? arg as GenerateArgs : undefined;
     const args = given ?? await this.askOptions();
     if (!args) return undefined;
@@ -100,9 +106,7 @@ export class GenerateCommands {
   }
 
   async generateSteered(arg: unknown): Promise<unknown> {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor) throw new Error('open a chat in a text editor first: the model answers the active editor (or its selection)');
-    const source = sourceOf(editor);
+    const source = sourceOf(this.editor());
     const given = typeof arg === 'object' && arg !== null ? arg as GenerateArgs & { latent?: number } : {};
     let args: GenerateArgs = given;
     if (!given.steer) {

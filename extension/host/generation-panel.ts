@@ -44,6 +44,8 @@ export class GenerationPanel implements vscode.Disposable {
   private controller: AbortController | undefined;
   private postTimer: ReturnType<typeof setTimeout> | undefined;
   private nextRun = 1;
+  /** Tokens shown by each view posted while the current generation ran (the test hook reads the streaming). */
+  private streamed: number[] = [];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -59,16 +61,21 @@ export class GenerationPanel implements vscode.Disposable {
     );
   }
 
+  /** The document the last generation answered (steering from the panel answers it again). */
+  get lastDocument(): vscode.TextDocument | undefined {
+    return this.source?.document;
+  }
+
   get isOpen(): boolean {
     return this.panel !== undefined;
   }
 
   /** For the test hook: the answers so far. */
-  snapshot(): { run: number; state: string; error: string; answers: { model: string; steer: { latent: number; strength: number }[]; status: string; ids: number[]; text: string; tokensPerSecond: number }[] } | null {
+  snapshot(): { run: number; state: string; error: string; streamed: number[]; answers: { model: string; steer: { latent: number; strength: number }[]; status: string; ids: number[]; text: string; tokensPerSecond: number }[] } | null {
     const s = this.state;
     if (!s) return null;
     return {
-      run: s.run, state: s.state, error: s.error,
+      run: s.run, state: s.state, error: s.error, streamed: this.streamed,
       answers: s.answers.map((a) => ({ model: a.model, steer: a.steer, status: a.status, ids: a.tokens.map((t) => t.id), text: a.text, tokensPerSecond: a.tokensPerSecond })),
     };
   }
@@ -149,6 +156,7 @@ export class GenerationPanel implements vscode.Disposable {
       answers, bundle: bundle.info, provider: bundle.provider,
     };
     this.state = state;
+    this.streamed = [];
     this.source = { ...source, version: source.document.version, continuation: request.continuation === true };
     const started = new Map<number, number>();
     const onToken = (e: GenerationEvent) => {
@@ -231,6 +239,7 @@ export class GenerationPanel implements vscode.Disposable {
       this.post({ type: 'generation', view: null });
       return;
     }
+    if (this.state.state === 'running') this.streamed.push(this.state.answers.reduce((n, a) => n + a.tokens.length, 0));
     const chatSet = s.request.mode === 'chat-specificity' && s.metrics ? chatSpecificLatents(s.metrics, s.stats, s.settings.thresholds) : undefined;
     if (s.request.mode === 'chat-specificity' && !s.metrics) s.ensureMetrics().then(() => this.postView(), () => undefined);
     this.post({
