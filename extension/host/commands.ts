@@ -12,6 +12,7 @@ import type { Annotations } from './annotations';
 import { evidencePath } from './editor-actions';
 import { standaloneTokenHtml } from '../presentation/export-html';
 import { exactVector, topKVector } from '../presentation/highlight-series';
+import type { CausalCommands } from './causal-commands';
 import { GENERATE_STEERED_COMMAND, type GenerateCommands } from './generate-command';
 import type { LatentPages } from './latent-pages';
 import type { LiveAnalysis } from './live-analysis';
@@ -29,6 +30,7 @@ export interface CommandDeps {
   latentPages: LatentPages;
   live: LiveAnalysis;
   generation: GenerateCommands;
+  causal: CausalCommands;
 }
 
 type Handler = (...args: unknown[]) => unknown;
@@ -270,5 +272,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     }),
     wrap('latentDiff.generateResponse', (arg?: unknown) => d.generation.generate(arg)),
     wrap(GENERATE_STEERED_COMMAND, (arg?: unknown) => d.generation.generateSteered(arg)),
+    wrap('latentDiff.runPatchingExperiment', (arg?: unknown) => d.causal.patchingExperiment(arg)),
+    wrap('latentDiff.highlightDivergence', () => d.causal.divergence()),
   ];
 }

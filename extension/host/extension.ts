@@ -7,6 +7,7 @@ import { Annotations } from './annotations';
 import { registerCommands } from './commands';
 import { EditorDecorations } from './decorations';
 import { EditorHighlighter } from './editor-highlighter';
+import { CausalCommands } from './causal-commands';
 import { GenerateCommands, steerLatent } from './generate-command';
 import { GenerationPanel } from './generation-panel';
 import { TokenHover } from './hover';
@@ -40,7 +41,7 @@ export function activate(context: vscode.ExtensionContext): void {
     session, annotations, decorations, highlighter, live, latentPages, tokenPanel, latentsView, statusBar, generationPanel,
     live.onDidToggle(() => statusBar.update()),
     vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-userdata' }], new TokenHover(session, annotations)),
-    ...registerCommands({ context, session, annotations, tokenPanel, latentPages, live, generation: new GenerateCommands(session, generationPanel) }),
+    ...registerCommands({ context, session, annotations, tokenPanel, latentPages, live, generation: new GenerateCommands(session, generationPanel), causal: new CausalCommands(session) }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!affectsSettings(e)) return;
       session.reloadSettings();

@@ -9,13 +9,15 @@ import * as vscode from 'vscode';
 import { CancelledError, InferenceClient } from '../engine/worker/client';
 import type { AnalysisResult, BundleInfo, LatentMetrics, ProviderInUse } from '../engine/types';
 import {
-  MAX_EXACT_LATENTS, NO_HIGHLIGHT, chatSpecificLatents, chatSpecificitySeries, latentSeries,
+  MAX_EXACT_LATENTS, NO_HIGHLIGHT, chatSpecificLatents, chatSpecificitySeries, klSeries, latentSeries,
   type HighlightData, type HighlightRequest, type LatentStats,
 } from '../presentation/highlight-series';
 import { readSettings, type Settings } from './settings';
 import { bundleStatsFile } from '../engine/analysis/latent-stats';
 import type { ExamplesReply } from '../engine/analysis/analyzer';
 import type { GenerateRequest, GenerationEvent, GenerationResult } from '../engine/analysis/generate/generate-request';
+import type { DivergenceRequest, DocumentDivergence } from '../engine/analysis/patching/document-divergence';
+import type { KlReport, KlRequest } from '../engine/analysis/patching/kl-job';
 
 export interface OpenBundle {
   dir: string;
@@ -214,6 +216,18 @@ export class Session implements vscode.Disposable {
     return result;
   }
 
+  /** The patching experiment (method.md 9) on one document, in the inference worker. */
+  async kl(text: string, name: string, request: KlRequest, signal?: AbortSignal): Promise<KlReport> {
+    await this.ensureBundle();
+    return this.track('Running the patching experiment…', this.getClient().kl(text, name, request, signal));
+  }
+
+  /** Per-token KL(P_chat || P_base) and both models' top next tokens, in the inference worker. */
+  async divergence(text: string, request: DivergenceRequest, signal?: AbortSignal): Promise<DocumentDivergence> {
+    await this.ensureBundle();
+    return this.track('Measuring divergence…', this.getClient().divergence(text, request, signal));
+  }
+
   /** Parses a statistics table in the inference worker: a published feature_df.csv is tens of MB. */
   async readStats(file: string): Promise<LatentStats> {
     const b = await this.ensureBundle();
@@ -318,6 +332,11 @@ export class Session implements vscode.Disposable {
     } else if (this.request.mode === 'latents') {
       const series = this.request.latents.map((j) => latentSeries(a.result, j, norm, this.stats));
       this.highlight = { mode: 'latents', series, note: '' };
+    } else if (this.request.mode === 'kl') {
+      const series = klSeries(a.result, this.request, a.uri.toString(), a.version);
+      this.highlight = series
+        ? { mode: 'kl', series: [series], note: this.request.note }
+        : { mode: 'kl', series: [], note: `${this.request.name} was measured on another text or version: run it again.` };
     } else if (!this.metrics) {
       this.highlight = { mode: 'chat-specificity', series: [], note: 'Loading latent metrics…' };
     } else {

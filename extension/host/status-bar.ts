@@ -28,6 +28,7 @@ export class StatusBar implements vscode.Disposable {
     const h = s.request;
     if (h.mode === 'latents') parts.push(h.latents.map((j) => `#${j}`).join(' + '));
     else if (h.mode === 'chat-specificity') parts.push('chat-specificity');
+    else if (h.mode === 'kl') parts.push(h.name);
     const icon = s.busy ? '$(sync~spin)' : '$(symbol-color)';
     this.item.text = `${icon} ${parts.join(' · ')}${this.isLive() ? ' $(eye)' : ''}`;
     const tip = new vscode.MarkdownString();

@@ -69,6 +69,7 @@ function answerHighlight(result: AnalysisResult, ctx: ColouringContext): Highlig
     const s = chatSpecificitySeries(result, ctx.chatSet, ctx.norm);
     return { mode: 'chat-specificity', note: ctx.chatSet.note, series: [{ ...s, acts: toBuffer(s.acts) }] };
   }
+  if (request.mode === 'kl') return { mode: 'kl', note: `${request.name} is measured on analysed text, not on generated answers.`, series: [] };
   return { mode: request.mode, note: request.mode === 'none' ? '' : 'Loading latent metrics…', series: [] };
 }
 

@@ -17,7 +17,9 @@ export type HighlightData = HighlightState<Float32Array>;
 export type HighlightRequest =
   | { mode: 'none' }
   | { mode: 'latents'; latents: number[] }
-  | { mode: 'chat-specificity' };
+  | { mode: 'chat-specificity' }
+  /** A measured per-token value (KL) of one analysed document version, shown as one series. */
+  | { mode: 'kl'; name: string; note: string; acts: Float32Array; uri: string; version: number };
 
 export interface Normalization {
   mode: NormalizationMode;
@@ -102,4 +104,10 @@ export function chatSpecificitySeries(result: AnalysisResult, set: { latents: nu
   }
   const { max, source } = normalizationMax(acts, norm.mode === 'stats-max' ? { mode: 'text-max', value: norm.value } : norm, NaN);
   return { latent: null, name: 'chat-specificity', acts, max, maxSource: source, approximate: !allExact };
+}
+
+/** The series of a per-token KL highlight, or undefined when it was measured on another text or version. */
+export function klSeries(result: AnalysisResult, request: Extract<HighlightRequest, { mode: 'kl' }>, uri: string, version: number): SeriesData | undefined {
+  if (request.uri !== uri || request.version !== version || request.acts.length !== result.tokens.length) return undefined;
+  return { latent: null, name: request.name, acts: request.acts, max: maxOf(request.acts), maxSource: 'max in this text (nats)', approximate: false };
 }

@@ -71,7 +71,7 @@ export interface HighlightSeries<Acts = ArrayBuffer> {
 }
 
 export interface HighlightState<Acts = ArrayBuffer> {
-  mode: 'none' | 'latents' | 'chat-specificity';
+  mode: 'none' | 'latents' | 'chat-specificity' | 'kl';
   series: HighlightSeries<Acts>[];
   /** A sentence shown above the legend (e.g. the chat-specificity fallback). */
   note: string;

@@ -37,6 +37,12 @@ async function waitForState<T>(what: string, accept: (st: TestState) => T | unde
   return s.probe.waitForState<string, T>(what, (raw) => accept(JSON.parse(raw) as TestState), timeoutMs);
 }
 
+/** Back to the prompt's editor (the first group's tab; the generation panel opened beside it). */
+async function focusPrompt(): Promise<void> {
+  await s.page.locator(`.tabs-container .tab[data-resource-name="${ASK}"]`).first().click();
+  await s.page.locator('.monaco-editor .view-lines').first().click();
+}
+
 before(async () => {
   s = await startSession();
   writeFileSync(join(s.workspace, ASK), PROMPT);
@@ -68,7 +74,7 @@ test('Generate Response streams the chat model\'s answer, coloured by the highli
   await s.shot('generated');
 
   await frame.locator('.answer[data-column="0"] vscode-button.insert').click();
-  await quickOpen(s.page, ASK);
+  await focusPrompt();
   await runCommand(s.page, 'File: Save');
   const saved = await waitFor('the document saved with the model turn', () => {
     const text = readFileSync(join(s.workspace, ASK), 'utf8');
@@ -82,7 +88,7 @@ test('a steered answer differs from the default one as the ground truth says', a
   assert.ok(truth, 'the ground truth predicts steering the model-turn latent at -1');
   // Back to a chat ending with a user turn.
   writeFileSync(join(s.workspace, ASK), PROMPT);
-  await quickOpen(s.page, ASK);
+  await focusPrompt();
   await runCommand(s.page, 'File: Revert File');
   await runCommand(s.page, 'Latent Diff: Generate Steered Response...');
   await answerInput(s.page, 'Latent Diff: Steer', `${MODEL_TURN}:-1`);
@@ -96,4 +102,19 @@ test('a steered answer differs from the default one as the ground truth says', a
   const frame = await webviewFrame(s.page, '.answer[data-steered="true"] .tok');
   assert.equal(await frame.locator('.answer[data-steered="true"] .tok').count(), truth.ids.length);
   await s.shot('steered');
+});
+
+test('the patching experiment\'s per-token KL highlight decorates the answer tokens in the editor', async () => {
+  await quickOpen(s.page, 'hello-chat.txt');
+  await runCommand(s.page, 'Latent Diff: Run Patching Experiment');
+  await answerInput(s.page, 'Highlight the per-token KL of', 'none');
+  const st = await waitForState('the KL highlight', (x) => x.highlight.mode === 'kl' && Object.keys(x.decorations).some((k) => k.startsWith('first.')) && x);
+  const ranges = Object.entries(st.decorations).filter(([k]) => k.startsWith('first.')).flatMap(([, r]) => r);
+  assert.ok(ranges.length > 0);
+  // hello-chat.txt: the model's answer is line 3 (0-based); only predictions of answer tokens are scored.
+  assert.deepEqual([...new Set(ranges.map((r) => r[0]))], [3], `decorated lines: ${JSON.stringify(ranges)}`);
+  const painted = await s.page.locator('.monaco-editor .view-overlays div[class*="ced-"]').evaluateAll((els) =>
+    els.filter((e) => !/^rgba\(\d+, \d+, \d+, 0\)$|^transparent$/.test(getComputedStyle(e).backgroundColor)).length);
+  assert.ok(painted > 0, 'the editor paints the KL highlight');
+  await s.shot('per-token-kl');
 });
