@@ -3,7 +3,8 @@
  * inserted as one model turn (turns written out, JSON chat) or appended (continuation); steering and sampling
  * input are parsed or refused with a sentence; the panel's columns colour generated tokens with the same
  * series an independent per-token computation gives (exact vectors, top-k fallback, chat-specificity sum);
- * the panel's messages are validated (column and latent ranges, no extra fields).
+ * the panel's messages are validated (column and latent ranges, no extra fields); the patching table and the
+ * per-token KL placed on the predicted tokens, against values written out.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import type { BundleInfo } from '../../extension/engine/types';
 import { generationView, type AnswerState, type GenerationState } from '../../extension/presentation/generation-view';
 import { parseSampling, parseSteering } from '../../extension/presentation/generation-input';
 import { answerInsertion } from '../../extension/presentation/model-turn';
+import { divergenceByToken, klTableMarkdown, perTokenKl } from '../../extension/presentation/kl-table';
 import { DEFAULT_THRESHOLDS } from '../../extension/protocol/latent-verdict';
 import { ProtocolError, parseGenerationMessage } from '../../extension/protocol/validate';
 import { seededRandom } from '../../extension/engine/random';
@@ -126,4 +128,26 @@ test('generation panel messages: column and latent ranges, exact fields', () => 
   rejects({ type: 'insert', run: 1, column: 0, text: '<script>' }, /text/);
   rejects({ type: 'exportHtml' }, /type/);
   assert.throws(() => parseGenerationMessage({ type: 'insert', run: 1, column: 0 }, { ...limits, columns: undefined }), ProtocolError);
+});
+
+const report = {
+  provider: 'cpu', documents: 1, tokens: 3, documentNames: ['chat#1'], skipped: [],
+  interventions: [
+    { name: 'none', latents: [], kl: { all: { mean: 1.5, ci95: 0.25, n: 3 }, k_first: { mean: 2, ci95: 0, n: 1 }, post_k_first: { mean: 1.25, ci95: 0.5, n: 2 } }, perToken: [{ document: 0, position: 4, kl: 2 }, { document: 0, position: 5, kl: 1 }, { document: 0, position: 6, kl: 1.5 }] },
+    { name: 'robust', latents: [3, 9], kl: { all: { mean: 0.01, ci95: 0.002, n: 3 }, k_first: { mean: 0, ci95: 0, n: 0 }, post_k_first: { mean: 0.01, ci95: 0.002, n: 2 } }, perToken: [] },
+  ],
+};
+
+test('the comparison table has one row per intervention with mean ± 95% interval per position subset', () => {
+  const md = klTableMarkdown(report, 'chat.txt');
+  assert.match(md, /\| intervention \| all \| k_first \| post_k_first \|/);
+  assert.match(md, /\| none \| 1\.5000 ± 0\.2500 \(n=3\) \| 2\.0000 ± 0\.0000 \(n=1\) \| 1\.2500 ± 0\.5000 \(n=2\) \|/);
+  assert.match(md, /\| robust \(2 latents: #3, #9\) \| 0\.0100 ± 0\.0020 \(n=3\) \| – \| 0\.0100 ± 0\.0020 \(n=2\) \|/);
+});
+
+test('per-token KL lands on the predicted token (position + 1); several conversations or a misfit give none', () => {
+  assert.deepEqual(Array.from(perTokenKl(report, 0, 9)!), [0, 0, 0, 0, 0, 2, 1, 1.5, 0]);
+  assert.equal(perTokenKl(report, 0, 7), undefined, 'position 6 predicts token 7, beyond 7 tokens');
+  assert.equal(perTokenKl({ ...report, documents: 2 }, 0, 9), undefined);
+  assert.deepEqual(Array.from(divergenceByToken(Float32Array.from([0.5, 2, 3]))), [0, 0.5, 2]);
 });
