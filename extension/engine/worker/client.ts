@@ -11,7 +11,7 @@ import type { LogitEffects } from '../analysis/patching/logit-effects';
 import type { LatentStats } from '../analysis/latent-stats';
 import { fromErrorInfo } from '../errors';
 import type { AnalysisResult, LatentMetrics, ProviderSetting } from '../types';
-import type { FromWorker, OpenReply, ToWorker, WorkerReply } from './protocol';
+import type { FromWorker, OpenReply, TokenTexts, ToWorker, WorkerReply } from './protocol';
 
 export interface InferenceClientOptions {
   /** Absolute path of the built worker (dist/worker.js). */
@@ -154,6 +154,11 @@ export class InferenceClient {
   /** A latent's decoder vectors through each model's unembedding (direct path), top and bottom k tokens. */
   logitEffects(latent: number, k?: number): Promise<LogitEffects> {
     return this.post({ type: 'logitEffects', latent, k }) as Promise<LogitEffects>;
+  }
+
+  /** Display strings of token ids, decoded by the bundle's tokenizer in the worker. */
+  tokenTexts(ids: number[]): Promise<TokenTexts> {
+    return this.post({ type: 'tokenTexts', ids }) as Promise<TokenTexts>;
   }
 
   onProgress(listener: (p: ProgressEvent) => void): { dispose(): void } {

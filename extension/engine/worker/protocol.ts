@@ -15,6 +15,10 @@ export interface OpenReply {
   providerNote?: string;
 }
 
+export interface TokenTexts {
+  texts: string[];
+}
+
 export type ToWorker =
   | { id: number; type: 'open'; dir: string; options: AnalyzerOptions }
   | { id: number; type: 'analyze'; text: string; request: AnalyzeRequest }
@@ -25,9 +29,11 @@ export type ToWorker =
   | { id: number; type: 'kl'; text: string; name: string; request: KlRequest }
   | { id: number; type: 'divergence'; text: string; request: DivergenceRequest }
   | { id: number; type: 'logitEffects'; latent: number; k?: number }
+  /** Display strings of token ids (the host has no tokenizer). */
+  | { id: number; type: 'tokenTexts'; ids: number[] }
   | { id: number; type: 'cancel'; target: number };
 
-export type WorkerReply = OpenReply | AnalysisResult | LatentMetrics | LatentStats | ExamplesReply | GenerationResult | KlReport | DocumentDivergence | LogitEffects;
+export type WorkerReply = OpenReply | AnalysisResult | LatentMetrics | LatentStats | ExamplesReply | GenerationResult | KlReport | DocumentDivergence | LogitEffects | TokenTexts;
 
 export type FromWorker =
   | { id: number; type: 'done'; value: WorkerReply }

@@ -71,6 +71,10 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' }>): Promise<Worke
       return documentDivergence(await causalParts(progress), msg.text, msg.request, checkpoint);
     case 'logitEffects':
       return bundleLogitEffects(await causalParts(progress), msg.latent, msg.k);
+    case 'tokenTexts': {
+      const tok = requireAnalyzer().tokenizer();
+      return { texts: msg.ids.map((id) => tok.decode([id])) };
+    }
   }
 }
 
