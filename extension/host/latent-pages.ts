@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { steerLatent } from './generate-command';
-import type { HostToLatent, LatentPageState, LatentToHost } from '../protocol/messages';
+import type { HostToLatent, LatentPageState, LatentToHost, LogitEffectsView } from '../protocol/messages';
 import { parseLatentMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
 import { openEvidence, revealToken } from './editor-actions';
@@ -19,6 +19,8 @@ export class LatentPages implements vscode.Disposable {
   private readonly panels = new Map<number, vscode.WebviewPanel>();
   private readonly subs: vscode.Disposable[] = [];
   private examples: ExamplesSource | undefined;
+  /** Logit effects per latent of the open bundle (they depend on the weights only). */
+  private readonly logitEffects = new Map<number, Promise<LogitEffectsView>>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -104,6 +106,7 @@ export class LatentPages implements vscode.Disposable {
 
   private reopenExamples(): void {
     this.examples = undefined;
+    this.logitEffects.clear();
     this.refreshAll();
   }
 
@@ -135,6 +138,18 @@ export class LatentPages implements vscode.Disposable {
       });
     } catch (e) {
       post({ type: 'latent', detail: null, message: `Cannot show latent ${latent}: ${(e as Error).message}` });
+      return;
+    }
+    let effects = this.logitEffects.get(latent);
+    if (!effects) {
+      effects = this.session.logitEffects(latent);
+      this.logitEffects.set(latent, effects);
+      effects.catch(() => this.logitEffects.delete(latent));
+    }
+    try {
+      post({ type: 'logitEffects', latent, effects: await effects, message: '' });
+    } catch (e) {
+      post({ type: 'logitEffects', latent, effects: null, message: `No logit effects: ${(e as Error).message}` });
     }
   }
 

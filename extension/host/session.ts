@@ -18,6 +18,10 @@ import type { ExamplesReply } from '../engine/analysis/analyzer';
 import type { GenerateRequest, GenerationEvent, GenerationResult } from '../engine/analysis/generate/generate-request';
 import type { DivergenceRequest, DocumentDivergence } from '../engine/analysis/patching/document-divergence';
 import type { KlReport, KlRequest } from '../engine/analysis/patching/kl-job';
+import type { LogitEffectsView } from '../protocol/messages';
+
+/** Tokens listed per model and direction on the latent page. */
+const LOGIT_EFFECTS_K = 10;
 
 export interface OpenBundle {
   dir: string;
@@ -226,6 +230,19 @@ export class Session implements vscode.Disposable {
   async divergence(text: string, request: DivergenceRequest, signal?: AbortSignal): Promise<DocumentDivergence> {
     await this.ensureBundle();
     return this.track('Measuring divergence…', this.getClient().divergence(text, request, signal));
+  }
+
+  /** A latent's logit effects (direct path) with the tokens' display strings, from the inference worker. */
+  async logitEffects(latent: number): Promise<LogitEffectsView> {
+    await this.ensureBundle();
+    const client = this.getClient();
+    const e = await this.track('Computing logit effects…', client.logitEffects(latent, LOGIT_EFFECTS_K));
+    const lists = [e.base.promoted, e.base.suppressed, e.chat.promoted, e.chat.suppressed];
+    const { texts } = await client.tokenTexts(lists.flatMap((l) => l.map((t) => t.id)));
+    let k = 0;
+    const named = (l: { id: number; logit: number }[]) => l.map((t) => ({ text: texts[k++], logit: t.logit }));
+    const [bp, bs, cp, cs] = lists.map(named);
+    return { latent, convention: e.convention, base: { promoted: bp, suppressed: bs }, chat: { promoted: cp, suppressed: cs } };
   }
 
   /** Parses a statistics table in the inference worker: a published feature_df.csv is tens of MB. */

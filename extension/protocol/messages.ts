@@ -206,8 +206,18 @@ export interface LatentDetail {
   annotationProblem: string;
 }
 
+/** A latent's decoder vectors through each model's unembedding: top promoted / suppressed tokens. */
+export interface LogitEffectsView {
+  latent: number;
+  /** Says that these are direct-path effects (no final norm, no soft-capping). */
+  convention: string;
+  base: { promoted: { text: string; logit: number }[]; suppressed: { text: string; logit: number }[] };
+  chat: { promoted: { text: string; logit: number }[]; suppressed: { text: string; logit: number }[] };
+}
+
 export type HostToLatent =
   | { type: 'latent'; detail: LatentDetail | null; message: string }
+  | { type: 'logitEffects'; latent: number; effects: LogitEffectsView | null; message: string }
   | Reply;
 
 export type LatentToHost =

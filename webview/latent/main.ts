@@ -6,7 +6,7 @@
 import '../common/elements';
 import { scaleLinear } from 'd3-scale';
 import { select } from 'd3-selection';
-import { ANNOTATION_STATUSES, type AnnotationStatus, type HostToLatent, type LatentDetail, type LatentPageState, type LatentToHost, type TokenStrip } from '../../extension/protocol/messages';
+import { ANNOTATION_STATUSES, type AnnotationStatus, type HostToLatent, type LatentDetail, type LatentPageState, type LatentToHost, type LogitEffectsView, type TokenStrip } from '../../extension/protocol/messages';
 import { verdictOf } from '../../extension/protocol/latent-verdict';
 import { connectToHost } from '../common/host';
 import { byId, el, formatNumber } from '../common/dom';
@@ -16,6 +16,9 @@ import { attachTooltip, colourTokens, renderTokens, tokenIndexOf, tokenTarget } 
 
 const host = connectToHost<LatentToHost, HostToLatent, LatentPageState>();
 const app = byId('app');
+/** Filled when the host's logit effects arrive (they take a model load); kept across re-renders of the page. */
+const logitBox = el('div', { class: 'logit-effects', attrs: { id: 'logit-effects' } }, el('p', { class: 'muted', text: 'Computing…' }));
+let logitLatent = -1;
 
 function render(detail: LatentDetail | null, message: string): void {
   if (!detail) {
@@ -23,6 +26,10 @@ function render(detail: LatentDetail | null, message: string): void {
     return;
   }
   host.setState({ latent: detail.latent });
+  if (logitLatent !== detail.latent) {
+    logitLatent = detail.latent;
+    logitBox.replaceChildren(el('p', { class: 'muted', text: 'Computing…' }));
+  }
   const n = detail.numbers;
   const verdict = verdictOf(n.deltaNorm, n.nuError, n.nuReconstruction, detail.thresholds);
   const label = detail.annotation?.label ?? '';
@@ -37,6 +44,7 @@ function render(detail: LatentDetail | null, message: string): void {
     el('p', { class: 'muted', text: `${detail.bundle} · latent ${detail.latent} of ${detail.dictSize.toLocaleString('en-US')}` }),
     section('Decoder norms per model', normBars(n.decNormBase, n.decNormChat)),
     section('Numbers', numbersTable(detail)),
+    section('Logit effects (direct path)', logitBox),
     section('In the current document', documentView(detail)),
     section('Max-activating examples', examplesView(detail)),
     section('Annotation', annotationEditor(detail)),
@@ -160,8 +168,24 @@ function annotationEditor(d: LatentDetail): HTMLElement {
       })));
 }
 
+/** Base and chat side by side: the tokens each decoder vector promotes most and suppresses most. */
+function renderLogitEffects(e: LogitEffectsView | null, message: string): void {
+  if (!e) {
+    logitBox.replaceChildren(el('p', { class: 'muted', text: message }));
+    return;
+  }
+  const list = (title: string, rows: { text: string; logit: number }[]) => el('table', { class: 'latent-table' },
+    el('thead', {}, el('tr', {}, el('th', { text: title }), el('th', { class: 'num', text: 'logit' }))),
+    el('tbody', {}, ...rows.map((r) => el('tr', {}, el('td', {}, el('code', { text: JSON.stringify(r.text) })), el('td', { class: 'num', text: r.logit.toFixed(3) })))));
+  const model = (name: 'base' | 'chat') => el('div', { class: `logit-model logit-${name}` },
+    el('h4', { text: `${name} decoder d_j^${name}` }),
+    el('div', { class: 'logit-lists' }, list('promoted', e[name].promoted), list('suppressed', e[name].suppressed)));
+  logitBox.replaceChildren(el('p', { class: 'muted', text: `Direct path only: ${e.convention}.` }), el('div', { class: 'logit-sides' }, model('base'), model('chat')));
+}
+
 host.onMessage((m) => {
   if (m.type === 'latent') render(m.detail, m.message);
+  else if (m.type === 'logitEffects' && m.latent === logitLatent) renderLogitEffects(m.effects, m.message);
 });
 app.replaceChildren(el('p', { class: 'empty-state', text: 'Loading…' }));
 host.post({ type: 'ready' });
