@@ -96,6 +96,11 @@ export class CausalCommands {
     if (d.tokens.length !== a.result.tokens.length || d.tokens.some((t, i) => t.id !== a.result.tokens[i].id)) {
       throw new Error('the divergence was measured on a different tokenisation than the analysis: analyse the document again');
     }
+    const k = d.topK;
+    const texts = await this.session.tokenTexts([...d.chatTopIds, ...d.baseTopIds]);
+    const offset = d.chatTopIds.length;
+    const top = (base: number, probs: Float32Array) => d.tokens.map((_, t) => Array.from({ length: k }, (_, r) => ({ text: texts[base + t * k + r], prob: probs[t * k + r] })));
+    this.session.predictions = { uri: a.uri.toString(), version: a.version, kl: d.kl, chat: top(0, d.chatTopProbs), base: top(offset, d.baseTopProbs) };
     this.session.setHighlight({
       mode: 'kl', name: 'KL(chat ‖ base)', acts: divergenceByToken(d.kl), uri: a.uri.toString(), version: a.version,
       note: 'KL(P_chat ‖ P_base) of each token\'s prediction (nats): where the two models disagree about this token.',

@@ -1,6 +1,7 @@
 /**
  * Hover on an analysed token: its id and string, then its top latents with activation, tag, Delta-norm
- * (paper convention, said in the hover), nu ratios when known, and the user's label.
+ * (paper convention, said in the hover), nu ratios when known, and the user's label; after "Highlight
+ * Divergence", each model's top next tokens with probabilities.
  */
 import * as vscode from 'vscode';
 import type { TokenInfo } from '../engine/types';
@@ -48,6 +49,12 @@ export class TokenHover implements vscode.HoverProvider {
         md.appendMarkdown(`| ${r.latent} | ${num(r.act)} | ${v} | ${num(dn)} | ${num(ne, 2)} | ${num(nr, 2)} | ${label ? code(label) : ''} |\n`);
       }
       md.appendMarkdown('\nΔnorm in the paper\'s convention: 1 = chat-only, 0 = base-only. Activations are scaled (f·s_j). ν ratios appear once Latent Scaling results exist.');
+    }
+    const p = this.session.predictions;
+    if (p && p.uri === a.uri.toString() && p.version === a.version && i < p.kl.length) {
+      const list = (rows: { text: string; prob: number }[]) => rows.map((r) => `${code(r.text)} ${num(r.prob, 3)}`).join(' · ');
+      md.appendMarkdown(`\n\n**Next token after this one** · KL(P_chat ‖ P_base) = ${num(p.kl[i], 4)} nats\n\n`);
+      md.appendMarkdown(`chat: ${list(p.chat[i])}\n\nbase: ${list(p.base[i])}`);
     }
     if (!m) void this.session.ensureMetrics().catch(() => undefined);
     const range = tok.start !== null && tok.end !== null ? new vscode.Range(document.positionAt(a.base + tok.start), document.positionAt(a.base + tok.end)) : undefined;

@@ -45,6 +45,15 @@ export interface CurrentAnalysis {
   result: AnalysisResult;
 }
 
+export interface NextTokenPredictions {
+  uri: string;
+  version: number;
+  /** Per token: KL(P_chat || P_base) of the prediction made after it, and each model's top next tokens. */
+  kl: Float32Array;
+  chat: { text: string; prob: number }[][];
+  base: { text: string; prob: number }[][];
+}
+
 export interface AnalyzeOptions {
   /** No progress notification (live mode). */
   silent?: boolean;
@@ -64,6 +73,8 @@ export class Session implements vscode.Disposable {
   stats: LatentStats | undefined;
   statsProblem = '';
   analysis: CurrentAnalysis | undefined;
+  /** Both models' top next tokens per token of one analysed version (the divergence hover). */
+  predictions: NextTokenPredictions | undefined;
   request: HighlightRequest = { mode: 'none' };
   highlight: HighlightData = NO_HIGHLIGHT;
   settings: Settings = readSettings();
@@ -122,6 +133,7 @@ export class Session implements vscode.Disposable {
     this.statsPromise = undefined;
     this.statsProblem = '';
     this.analysis = undefined;
+    this.predictions = undefined;
     this.highlight = NO_HIGHLIGHT;
     this.bundleEmitter.fire(undefined);
     this.analysisEmitter.fire(undefined);
@@ -230,6 +242,12 @@ export class Session implements vscode.Disposable {
   async divergence(text: string, request: DivergenceRequest, signal?: AbortSignal): Promise<DocumentDivergence> {
     await this.ensureBundle();
     return this.track('Measuring divergence…', this.getClient().divergence(text, request, signal));
+  }
+
+  /** Display strings of token ids, decoded in the inference worker. */
+  async tokenTexts(ids: number[]): Promise<string[]> {
+    await this.ensureBundle();
+    return (await this.getClient().tokenTexts(ids)).texts;
   }
 
   /** A latent's logit effects (direct path) with the tokens' display strings, from the inference worker. */
