@@ -107,6 +107,8 @@ test('a steered answer differs from the default one as the ground truth says', a
 test('the patching experiment\'s per-token KL highlight decorates the answer tokens in the editor', async () => {
   await quickOpen(s.page, 'hello-chat.txt');
   await runCommand(s.page, 'Latent Diff: Run Patching Experiment');
+  // Analysis and every intervention run first (minutes on a loaded machine), then the pick appears.
+  await s.page.locator('.quick-input-title', { hasText: /^Highlight the per-token KL of/ }).waitFor({ timeout: 300_000 });
   await answerInput(s.page, 'Highlight the per-token KL of', 'none');
   const st = await waitForState('the KL highlight', (x) => x.highlight.mode === 'kl' && Object.keys(x.decorations).some((k) => k.startsWith('first.')) && x);
   const ranges = Object.entries(st.decorations).filter(([k]) => k.startsWith('first.')).flatMap(([, r]) => r);

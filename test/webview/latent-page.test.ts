@@ -1,6 +1,7 @@
 /**
  * The latent page in Chromium with a fake host: numbers and verdict, the "no examples database" state and
- * quantile sections, document activations, and the annotation editor's request/reply round trip.
+ * quantile sections, document activations, the annotation editor's request/reply round trip, and the logit
+ * effects (base and chat side by side, token strings as text, only for the latent shown).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -104,4 +105,20 @@ test('the page remembers its latent (getState) and breaks no CSP rule', async ()
   assert.deepEqual(state, { latent: 283 });
   assert.deepEqual(await view.cspViolations(), []);
   assert.deepEqual(view.errors, []);
+});
+
+test('logit effects: base and chat lists side by side, direct path said, token strings as text', async () => {
+  const side = (tag: string) => ({
+    promoted: [{ text: `<b>${tag}</b>`, logit: 2.5 }, { text: ' Sure', logit: 1.25 }],
+    suppressed: [{ text: ' think', logit: -1.5 }],
+  });
+  const effects = { latent: 283, convention: 'direct path: d_j^m @ W_U^T', base: side('base'), chat: side('chat') };
+  await view.post({ type: 'logitEffects', latent: 7, effects, message: '' });
+  assert.equal(await view.page.locator('.logit-model').count(), 0, 'effects of another latent are ignored');
+  await view.post({ type: 'logitEffects', latent: 283, effects, message: '' });
+  assert.deepEqual(await view.page.locator('.logit-model h4').allTextContents(), ['base decoder d_j^base', 'chat decoder d_j^chat']);
+  assert.match(await view.page.locator('#logit-effects > p').textContent() ?? '', /^Direct path only: direct path: d_j\^m @ W_U\^T/);
+  assert.deepEqual(await view.page.locator('.logit-chat tbody code').allTextContents(), ['"<b>chat</b>"', '" Sure"', '" think"']);
+  assert.equal(await view.page.locator('.logit-effects b').count(), 0);
+  assert.deepEqual(await view.page.locator('.logit-base tbody td.num').allTextContents(), ['2.500', '1.250', '-1.500']);
 });
