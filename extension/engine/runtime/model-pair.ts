@@ -8,7 +8,7 @@ import type { Bundle, ModelSource } from '../bundle/bundle';
 import { LatentDiffError } from '../errors';
 import type { LatentMetrics, ProviderInUse, ProviderSetting } from '../types';
 import { CrosscoderRunner, type CrosscoderRunnerOptions } from './crosscoder-runner';
-import { Gemma2ResidualModel } from './gemma2-residual-model';
+import { Gemma2SplitModel } from './gemma2-split-model';
 import { withGraphDefaults } from './graph-session';
 import { LogitsHeadSession } from './logits-head-session';
 import { OnnxResidualModel } from './model-runner';
@@ -102,8 +102,7 @@ async function openSplitModel(bundle: Bundle, source: ModelSource, opts: ModelPa
   const make = (s: SessionSource, options: ort.InferenceSession.SessionOptions) => createSession(s, opts.provider, choice, options);
   if (source.kind === 'hf') {
     const onProgress = (stage: string, fraction: number) => opts.onProgress?.('model', `${source.name}: ${stage.replace('-', ' ')}`, fraction);
-    const first = await Gemma2ResidualModel.open(source.name, source.dir, { layer: bundle.layer, cacheDir: opts.cacheDir, onProgress }, (s) => make(s, graphOptions(opts)));
-    return new RecomputingSplitModel(first, bundle.dModel, undefined, source.dir);
+    return Gemma2SplitModel.open(source.name, source.dir, { layer: bundle.layer, cacheDir: opts.cacheDir, onProgress }, (s) => make(s, graphOptions(opts)));
   }
   let session: ort.InferenceSession;
   try {

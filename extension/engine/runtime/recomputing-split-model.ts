@@ -7,7 +7,7 @@ import type { KvCache, NextTokenRequest, NextTokenResult, SplitModel } from './s
 /**
  * A SplitModel over graphs without key/value inputs: the cache keeps the ids (first half) or the residual
  * rows (second half) fed so far, each call reruns the graph from position 0 and returns the new positions.
- * Used for ONNX-file bundle models, and for Hugging Face folders until their graph has a KV cache.
+ * Used for ONNX-file bundle models (Hugging Face folders run Gemma2SplitModel, with real key/value caches).
  */
 export class RecomputingSplitModel implements SplitModel {
   constructor(

@@ -4,6 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { AnalyzeRequest, ExamplesReply } from '../analysis/analyzer';
+import type { GenerateRequest, GenerationEvent, GenerationResult } from '../analysis/generate/generate-request';
 import type { DivergenceRequest, DocumentDivergence } from '../analysis/patching/document-divergence';
 import type { KlReport, KlRequest } from '../analysis/patching/kl-job';
 import type { LogitEffects } from '../analysis/patching/logit-effects';
@@ -37,6 +38,8 @@ export interface ProgressEvent {
 interface Pending {
   resolve(v: WorkerReply): void;
   reject(e: Error): void;
+  /** Streamed tokens of a generate request. */
+  onToken?: (e: GenerationEvent) => void;
 }
 
 type Request = ToWorker extends infer M ? (M extends { type: 'cancel' } ? never : Omit<M, 'id'>) : never;
@@ -76,17 +79,21 @@ export class InferenceClient {
     }
     const p = this.pending.get(m.id);
     if (!p) return;
+    if (m.type === 'token') {
+      p.onToken?.(m.event);
+      return;
+    }
     this.pending.delete(m.id);
     if (m.type === 'done') p.resolve(m.value);
     else p.reject(m.cancelled ? new CancelledError() : fromErrorInfo(m.error));
   }
 
-  private post(req: Request, signal?: AbortSignal): Promise<WorkerReply> {
+  private post(req: Request, signal?: AbortSignal, onToken?: (e: GenerationEvent) => void): Promise<WorkerReply> {
     if (signal?.aborted) return Promise.reject(new CancelledError());
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise<WorkerReply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onToken });
       worker.postMessage({ ...req, id } as ToWorker);
       signal?.addEventListener('abort', () => {
         if (!this.pending.delete(id)) return;
@@ -110,6 +117,14 @@ export class InferenceClient {
 
   analyze(text: string, request: AnalyzeRequest = {}, signal?: AbortSignal): Promise<AnalysisResult> {
     return this.post({ type: 'analyze', text, request }, signal) as Promise<AnalysisResult>;
+  }
+
+  /**
+   * A model answers a chat (or continues a text), optionally steered; tokens stream to onToken as they are
+   * generated (no token arrives after the promise settles). Aborting cancels at the next decode step.
+   */
+  generate(text: string, request: GenerateRequest, onToken: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<GenerationResult> {
+    return this.post({ type: 'generate', text, request }, signal, onToken) as Promise<GenerationResult>;
   }
 
   latentMetrics(): Promise<LatentMetrics> {

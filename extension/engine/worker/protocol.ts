@@ -1,5 +1,6 @@
 /** Messages between the InferenceClient (any thread) and the inference worker. One union per direction. */
 import type { AnalyzeRequest, AnalyzerOptions, ExamplesReply } from '../analysis/analyzer';
+import type { GenerateRequest, GenerationEvent, GenerationResult } from '../analysis/generate/generate-request';
 import type { LatentStats } from '../analysis/latent-stats';
 import type { DivergenceRequest, DocumentDivergence } from '../analysis/patching/document-divergence';
 import type { KlReport, KlRequest } from '../analysis/patching/kl-job';
@@ -17,6 +18,7 @@ export interface OpenReply {
 export type ToWorker =
   | { id: number; type: 'open'; dir: string; options: AnalyzerOptions }
   | { id: number; type: 'analyze'; text: string; request: AnalyzeRequest }
+  | { id: number; type: 'generate'; text: string; request: GenerateRequest }
   | { id: number; type: 'metrics' }
   | { id: number; type: 'latentStats'; file: string; dictSize: number }
   | { id: number; type: 'examples'; file: string; latent: number; perQuantile: number }
@@ -25,9 +27,11 @@ export type ToWorker =
   | { id: number; type: 'logitEffects'; latent: number; k?: number }
   | { id: number; type: 'cancel'; target: number };
 
-export type WorkerReply = OpenReply | AnalysisResult | LatentMetrics | LatentStats | ExamplesReply | KlReport | DocumentDivergence | LogitEffects;
+export type WorkerReply = OpenReply | AnalysisResult | LatentMetrics | LatentStats | ExamplesReply | GenerationResult | KlReport | DocumentDivergence | LogitEffects;
 
 export type FromWorker =
   | { id: number; type: 'done'; value: WorkerReply }
   | { id: number; type: 'failed'; error: ErrorInfo; cancelled: boolean }
-  | { id: number; type: 'progress'; stage: string; message: string; fraction?: number };
+  | { id: number; type: 'progress'; stage: string; message: string; fraction?: number }
+  /** One generated token of request `id`, streamed before its 'done'. */
+  | { id: number; type: 'token'; event: GenerationEvent };

@@ -54,6 +54,8 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' }>): Promise<Worke
     }
     case 'analyze':
       return requireAnalyzer().analyze(msg.text, msg.request, checkpoint, progress);
+    case 'generate':
+      return requireAnalyzer().generate(msg.text, msg.request, (event) => post({ id: msg.id, type: 'token', event }), checkpoint, progress);
     case 'metrics':
       return requireAnalyzer().metrics();
     case 'examples':

@@ -89,8 +89,11 @@ export async function runGeneration(deps: GenerationDeps, text: string, req: Gen
   const roles: ModelRole[] = req.model === 'both' ? ['chat', 'base'] : [req.model ?? 'chat'];
   for (const role of roles) {
     if (role !== 'chat' && role !== 'base') throw invalid(`the model is "chat", "base" or "both", got ${JSON.stringify(role)}`);
-    if (!pair.model(role).hasSecondHalf) {
+    const m = pair.model(role);
+    if (!m.hasSecondHalf) {
       const source = bundle[role];
+      // A Hugging Face folder's own error names the missing tensors.
+      if (source.kind === 'hf') await m.secondHalf(new Float32Array(m.dModel), undefined, {});
       const where = source.kind === 'onnx' ? source.path : source.dir;
       throw new LatentDiffError(where, `the ${role} model "${source.name}" ends at block ${bundle.layer} (no second half to the logits): it cannot generate; add its "secondHalf" to ${bundle.file}`, 'no-second-half');
     }
