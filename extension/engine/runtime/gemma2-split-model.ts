@@ -2,7 +2,9 @@ import * as ort from 'onnxruntime-node';
 import { LatentDiffError } from '../errors';
 import { buildGemma2Graph, type Gemma2Graph, type Gemma2LoadStage } from '../graphs/gemma2/gemma2-build';
 import { GEMMA2_OUTPUT, newKeyName, newValueName, pastKeyName, pastValueName } from '../graphs/gemma2/gemma2-graph';
+import { buildGemma2UnembedGraph } from '../graphs/gemma2/gemma2-unembed';
 import { NEXT_TOKEN } from '../graphs/next-token-head';
+import { runUnembedTopK, type TokenEffects } from '../graphs/unembed-top-k';
 import { Gemma2KvCache } from './gemma2-kv-cache';
 import { checkTokenIds, openGemma2Session, type CreateSession, type Gemma2Session } from './gemma2-session';
 import type { KvCache, NextTokenRequest, NextTokenResult, SplitModel } from './split-model';
@@ -28,6 +30,7 @@ export class Gemma2SplitModel implements SplitModel {
   private readonly firstOwner = {};
   private readonly secondOwner = {};
   private readonly second = new Map<string, Promise<Gemma2Session>>();
+  private unembed: Promise<ort.InferenceSession> | undefined;
 
   private constructor(
     readonly name: string,
@@ -103,7 +106,20 @@ export class Gemma2SplitModel implements SplitModel {
     return { next, cache: this.extend(half.graph, past, T, out) };
   }
 
+  /** Direct-path logit effects through the tied unembedding (graphs/gemma2/gemma2-unembed.ts). */
+  async unembedTopK(vectors: Float32Array, k: number): Promise<TokenEffects> {
+    if (this.secondHalfError) throw this.secondHalfError;
+    if (!this.unembed) {
+      const placed = buildGemma2UnembedGraph(this.dir, this.options.layer, this.options.cacheDir);
+      this.unembed = this.createSession(placed.path ?? { bytes: placed.bytes, externalData: placed.externalData });
+      this.unembed.catch(() => (this.unembed = undefined));
+    }
+    return runUnembedTopK(await this.unembed, vectors, this.dModel, Math.min(k, this.vocabSize));
+  }
+
   async dispose(): Promise<void> {
+    const unembed = await this.unembed?.catch(() => undefined);
+    await unembed?.release();
     const halves = await Promise.allSettled(this.second.values());
     await Promise.all([this.first.session.release(), ...halves.flatMap((h) => (h.status === 'fulfilled' ? [h.value.session.release()] : []))]);
   }
