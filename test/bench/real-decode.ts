@@ -84,10 +84,13 @@ export async function decodeBench(folder: string, cacheDir: string, layer: numbe
   const probeMs = [await probe.run()];
   const gemmMs = [await gemm.run()];
   const stepMs: number[] = [];
+  const faults: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t = performance.now();
+    const f = process.resourceUsage().majorPageFault;
     await step();
     stepMs.push(performance.now() - t);
+    faults.push(process.resourceUsage().majorPageFault - f);
     if (i % 8 === 7) {
       probeMs.push(await probe.run());
       gemmMs.push(await gemm.run());
@@ -112,6 +115,7 @@ export async function decodeBench(folder: string, cacheDir: string, layer: numbe
   const gemmRate = gemm.bytes / (median(gemmMs) / 1000);
   console.log(`memory bandwidth (ORT ReduceSum over a ${(probe.bytes / 2 ** 20).toFixed(0)} MiB input, probed before, every 8 steps and after) median ${(bandwidth / 1e9).toFixed(1)} GB/s, range ${(probe.bytes / Math.max(...probeMs) / 1e6).toFixed(1)}-${(probe.bytes / Math.min(...probeMs) / 1e6).toFixed(1)}; a one-row Gemm against the same bytes (the model's kernel) streams ${(gemmRate / 1e9).toFixed(1)} GB/s`);
   console.log(`weights read per step ${(readPerStep / GiB).toFixed(2)} GiB -> floor ${floorMs.toFixed(0)} ms = ${(1000 / floorMs).toFixed(2)} tokens/s; ratio step / floor ${(ms / floorMs).toFixed(2)} (against the Gemm rate ${(ms / ((readPerStep / gemmRate) * 1000)).toFixed(2)})`);
+  console.log(`major page faults per step (weights read back from disk after the OS dropped them) median ${median(faults)}, range ${Math.min(...faults)}-${Math.max(...faults)}`);
   console.log(`memory: weights the steps map ${(mapped / GiB).toFixed(2)} GiB (first half ${(w.first / GiB).toFixed(2)}, second ${(w.second! / GiB).toFixed(2)}, shared embedding once); peak RSS ${(peakRssMiB() / 1024).toFixed(2)} GiB (ratio ${((peakRssMiB() * 2 ** 20) / mapped).toFixed(2)}, including the two ${(probe.bytes / GiB).toFixed(2)} GiB probes); key/value cache ${(kvPerToken / 1024).toFixed(0)} KiB per token (${((kvPerToken * 1024) / 2 ** 20).toFixed(0)} MiB for 1,024 tokens)`);
   await model.dispose();
 }
