@@ -101,6 +101,9 @@ describe('Gemma 2 to logits vs transformers', () => {
     assert.ok(run.min_logit_gap > 1e-3, 'the reference path has no near-ties');
     const m = await Gemma2SplitModel.open('gen', gen.dir, { layer: 1, cacheDir: join(gen.root, 'cache') }, createSession);
     try {
+      // transformers 5 wrote this config.json: RoPE's base is only under rope_parameters, and lm_head is untied
+      assert.equal(m.config.ropeTheta, 1000);
+      assert.equal(m.config.tieWordEmbeddings, false);
       let a = await m.firstHalf(prompt);
       let b = await m.secondHalf(a.resid, undefined, {});
       const ids = [b.next.argmax[prompt.length - 1]];

@@ -25,8 +25,9 @@ export interface Gemma2GraphSpec {
   allLayers?: boolean;
   /**
    * Take past keys/values per block and output the new positions' keys/values. A full-attention block's
-   * past holds every earlier position; a sliding-window block's past needs only the last
-   * min(P, sliding_window - 1) positions (the mask still spans all P + T).
+   * past holds all P earlier positions; every sliding-window block's past holds the same number of the
+   * latest positions, at least min(P, sliding_window - 1) (what the window can see) and at most P. The
+   * mask always spans all P + T positions.
    */
   kv?: boolean;
   /** Second half: the next-token outputs (next-token-head.ts). */
