@@ -6,6 +6,7 @@ import { UsageError } from './args';
 import { ANALYZE_USAGE, runAnalyze } from './analyze';
 import { MERGE_USAGE, runMerge } from './merge';
 import { runStats, STATS_USAGE } from './stats';
+import { runStatsStatus, STATUS_USAGE } from './stats-status';
 
 const USAGE = `Latent Diff: model diffing with crosscoders
 
@@ -15,6 +16,8 @@ usage:
   ${STATS_USAGE.split('\n').join('\n  ')}
 
   ${MERGE_USAGE.split('\n').join('\n  ')}
+
+  ${STATUS_USAGE.split('\n').join('\n  ')}
 
   Benchmarks: npm run bench [encode|real|offline|webview]
 
@@ -39,6 +42,9 @@ async function main(argv: string[]): Promise<number> {
     case 'merge':
       if (rest.includes('--help')) return out(MERGE_USAGE + '\n'), 0;
       return runMerge(rest);
+    case 'stats-status':
+      if (rest.includes('--help')) return out(STATUS_USAGE + '\n'), 0;
+      return runStatsStatus(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -38,6 +38,10 @@ export interface PhaseState {
   recordsDone: number;
   /** Tokens of all records before recordsDone (for the --tokens budget). */
   tokensBefore: number;
+  /** Tokens of this state's own shard so far, seconds spent on them, and the fraction of the pass done (for status and ETA). */
+  shardTokens?: number;
+  seconds?: number;
+  fraction?: number;
   /** For the examples phase: digest of the max activations the bins were made from. */
   maxDigest?: string;
 }

@@ -88,6 +88,8 @@ export interface StatsJobHooks {
   onProgress?: (p: StatsProgress) => void;
   onBadRecord?: (b: BadRecord) => void;
   signal?: AbortSignal;
+  /** Awaited after each intermediate checkpoint (the state on disk is then consistent). */
+  onCheckpoint?: (phase: 'scan' | 'examples', recordsDone: number) => Promise<void> | void;
   /** Already opened models and tokenizer to reuse (tests, or a worker that keeps them between jobs). */
   encoder?: SequenceEncoder;
   tokenizer?: GemmaTokenizer;
@@ -220,11 +222,17 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
     let f0: number | undefined;
     let replaying = ps.recordsDone > 0;
     let skipped = m.skippedRecords;
+    let fraction: number | undefined;
     const checkpoint = (status: PhaseState['status']) => {
       const file = nextStateFile(phase);
       save(join(stateDir(out), file));
       const prev = m;
-      m = { ...m, [phase]: { ...ps, status, file, tokensBefore: cum }, skippedRecords: skipped };
+      const progress = {
+        shardTokens: (start.shardTokens ?? 0) + processed,
+        seconds: (start.seconds ?? 0) + (Date.now() - t0) / 1000,
+        fraction: status === 'done' ? 1 : fraction,
+      };
+      m = { ...m, [phase]: { ...ps, status, file, tokensBefore: cum, ...progress }, skippedRecords: skipped };
       writeManifest(out, m, prev);
     };
     const records = readDatasets(opts.data, {
@@ -275,15 +283,18 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
         }
       }
       ps.recordsDone = r.index + 1;
-      report(budget !== null ? Math.min(1, cum / budget) : r.fraction);
+      fraction = budget !== null ? Math.min(1, cum / budget) : r.fraction;
+      report(fraction);
       const now = Date.now();
-      if (hooks.signal?.aborted) {
-        checkpoint('running');
-        throw new StatsCancelledError(out);
-      }
-      if (now - lastCheckpoint >= (opts.checkpointSeconds ?? 60) * 1000) {
+      if (!hooks.signal?.aborted && now - lastCheckpoint >= (opts.checkpointSeconds ?? 60) * 1000) {
         checkpoint('running');
         lastCheckpoint = now;
+        await hooks.onCheckpoint?.(phase, ps.recordsDone);
+      }
+      if (hooks.signal?.aborted) {
+        checkpoint('running');
+        report(fraction, true);
+        throw new StatsCancelledError(out);
       }
     }
     checkpoint('done');
