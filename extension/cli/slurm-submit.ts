@@ -42,12 +42,26 @@ export function readPipelineRecord(out: string): PipelineRecord | undefined {
 
 const shq = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-/** Splits --sbatch "EXTRA ARGS" like a shell would (quotes group words; no expansions). */
+/** Splits --sbatch "EXTRA ARGS" into words like a shell would (quotes group, backslash escapes; no expansions). */
 export function splitShellWords(s: string): string[] {
   const words: string[] = [];
-  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s))) words.push(m[1] ?? m[2] ?? m[3]);
+  let word: string | undefined;
+  let quote: string | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else word += c === '\\' && quote === '"' && i + 1 < s.length ? s[++i] : c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      word ??= '';
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else word = (word ?? '') + (c === '\\' && i + 1 < s.length ? s[++i] : c);
+  }
+  if (quote) throw new LatentDiffError(undefined, `--sbatch: unmatched ${quote} in "${s}"`, 'invalid-setting');
+  if (word !== undefined) words.push(word);
   return words;
 }
 
