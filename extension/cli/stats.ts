@@ -1,5 +1,7 @@
 /** `latent-diff stats --data FILE... --out DIR [...]`: the offline statistics job (engine: analysis/stats/stats-job.ts). */
 import { resolve } from 'node:path';
+import { PAPER_ERROR_LATENTS } from '../engine/analysis/stats/error-latents';
+import { NU_SIGNS } from '../engine/latents/verdict';
 import { PIPELINE_PHASES, runPipelinePhase, type PipelinePhase } from '../engine/analysis/stats/pipeline';
 import { runStatsJob, StatsCancelledError, type StatsJobHooks, type StatsJobOptions, type StatsJobResult } from '../engine/analysis/stats/stats-job';
 import { defaultCacheDir, demoBundleDir, projectRoot } from '../engine/paths';
@@ -33,8 +35,12 @@ export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle
   --phase P             one step of that pipeline in DIR (what its jobs run): scan | merge-scan | examples | merge,
                         with --shard i/n or auto for scan and examples, --shard-count N for the merges
   --seed S              seed of the example sampling and the shared baseline (default 42)
-  --error-latents X     latents with error betas: "all", or N most chat-leaning + N shared
-                        (default: N = the number of chat-only latents)
+  --error-latents X     latents with error betas (feature_df.meta.json records which):
+                        paper[:N]  the paper's set: the N (default 3176) lowest dec_norm_diff + N Shared latents
+                                   sampled as pandas .sample(N, random_state=SEED) (default for the paper's
+                                   crosscoders: 73,728 latents over d_model 2,304)
+                        chat-only  as many as are tagged chat-only + as many shared (default otherwise)
+                        N | all    the N most chat-leaning + N shared, or every latent
   --examples-per-bin N  examples kept per latent and quantile bin (default 20)
   --resume              continue the interrupted run in DIR
   --bad-lines P         skip (default) or fail on a record that cannot be read
@@ -44,13 +50,14 @@ export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle
   --checkpoint-seconds N  seconds between checkpoints (default 60)
   --cs-threshold X      Complete Shrinkage when nu_eps >= X (default 0.2)
   --ld-threshold X      Latent Decoupling when nu_r >= X (default 0.5)
+  --nu-sign S           signed (default, the paper's main figure) or absolute (|nu|, its sweeps) for both thresholds
   Ctrl+C writes a checkpoint and exits with status 130; run again with --resume.`;
 
 const SPEC = {
   data: 'list', out: 'string', bundle: 'string', tokens: 'string', shard: 'string', seed: 'string', 'error-latents': 'string',
   resume: 'bool', 'max-from': 'string', 'examples-per-bin': 'string', 'bad-lines': 'string', 'text-column': 'string',
   context: 'string', provider: 'string', 'checkpoint-seconds': 'string', 'cs-threshold': 'string', 'ld-threshold': 'string',
-  slurm: 'string', sbatch: 'string', 'dry-run': 'bool', phase: 'string', 'shard-count': 'string',
+  'nu-sign': 'string', slurm: 'string', sbatch: 'string', 'dry-run': 'bool', phase: 'string', 'shard-count': 'string',
 } as const;
 /** Flags that choose how the statistics run, not what they compute (left out of the jobs' command lines). */
 const SUBMIT_FLAGS = new Set(['out', 'slurm', 'sbatch', 'dry-run']);
@@ -88,9 +95,11 @@ export function statsOptions(argv: string[], root: string, env: NodeJS.ProcessEn
   const e = args.flags.get('error-latents')?.[0];
   let errorLatents: StatsJobOptions['errorLatents'];
   if (e !== undefined) {
-    if (e === 'all') errorLatents = 'all';
+    const paper = /^paper(?::(\d+))?$/.exec(e);
+    if (e === 'all' || e === 'chat-only') errorLatents = e;
+    else if (paper) errorLatents = { paper: paper[1] ? Number(paper[1]) : PAPER_ERROR_LATENTS };
     else if (/^\d+$/.test(e)) errorLatents = Number(e);
-    else throw new UsageError(`--error-latents must be "all" or a number, got "${e}"`);
+    else throw new UsageError(`--error-latents must be paper, paper:N, chat-only, all or a number, got "${e}"`);
   }
   const maxFrom = args.flags.get('max-from')?.[0];
   return {
@@ -110,7 +119,10 @@ export function statsOptions(argv: string[], root: string, env: NodeJS.ProcessEn
     provider: oneOf<ProviderSetting>(args, 'provider', ['auto', 'cpu', 'cuda', 'webgpu'], 'auto'),
     checkpointSeconds: intFlag(args, 'checkpoint-seconds', 0),
     cacheDir: defaultCacheDir(),
-    thresholds: { completeShrinkage: floatFlag(args, 'cs-threshold', 0.2), latentDecoupling: floatFlag(args, 'ld-threshold', 0.5) },
+    thresholds: {
+      completeShrinkage: floatFlag(args, 'cs-threshold', 0.2), latentDecoupling: floatFlag(args, 'ld-threshold', 0.5),
+      nuSign: oneOf(args, 'nu-sign', NU_SIGNS, 'signed'),
+    },
   };
 }
 

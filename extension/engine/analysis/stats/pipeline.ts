@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LatentDiffError } from '../../errors';
 import { mergeStatsRuns } from './merge-runs';
-import { EXAMPLES_DB, FEATURE_DF } from './outputs';
+import { EXAMPLES_DB, FEATURE_DF, FEATURE_DF_META } from './outputs';
 import { readManifest, type Manifest } from './run-state';
 import { runStatsJob, type StatsJobHooks, type StatsJobOptions, type StatsJobResult } from './stats-job';
 
@@ -103,8 +103,7 @@ export async function runPipelinePhase(phase: PipelinePhase, opts: StatsJobOptio
       const folder = finalDir(out);
       if (done.merge) return { ran: false, folder };
       const merged = finishedPart(folder, 'examples') ? undefined : mergeInto([mergedScanDir(out), ...shards.map((i) => partDir(out, 'examples', i))], folder);
-      publish(FEATURE_DF, out);
-      publish(EXAMPLES_DB, out);
+      for (const file of [FEATURE_DF_META, FEATURE_DF, EXAMPLES_DB]) publish(file, out);
       return { ran: true, folder, ...(merged ? { result: { ...merged, out, featureDf: join(out, FEATURE_DF), examplesDb: join(out, EXAMPLES_DB) } } : {}) };
     }
   }

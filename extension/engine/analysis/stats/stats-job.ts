@@ -29,7 +29,7 @@ import { GemmaTokenizer } from '../../text/tokenizer';
 import type { ProviderSetting } from '../../types';
 import { loadDecoderWeights } from './decoder-weights';
 import { StatsCancelledError } from './stats-cancelled';
-import { errorLatentSet, type ErrorLatents } from './error-latents';
+import { defaultErrorLatents, errorLatentSet, errorLatentsName, type ErrorLatents } from './error-latents';
 import { emptyExamples, ExamplesSampler, type ExamplesState } from './examples-sampler';
 import { EXAMPLES_DB, FEATURE_DF, writeExamples, writeFeatureTable } from './outputs';
 import {
@@ -52,7 +52,7 @@ export interface StatsJobOptions {
   shard?: { index: number; count: number };
   /** Seeds the example sampling and the shared baseline of the error betas (default 42, as the paper's random_state). */
   seed?: number;
-  /** Latents with error betas: 'chat-only-count' (default: as many as are tagged chat-only, + an equal shared baseline), N, or 'all'. */
+  /** Latents with error betas (error-latents.ts); default: the paper's set for the paper's crosscoders, else 'chat-only'. */
   errorLatents?: ErrorLatents;
   /** Examples kept per latent and quantile bin (default 20; the paper collected 100 and shows 20). */
   examplesPerBin?: number;
@@ -120,7 +120,8 @@ function checkOptions(o: StatsJobOptions): void {
     bad(`--shard must be i/n with 0 <= i < n, got ${o.shard.index}/${o.shard.count}`);
   }
   if (o.examplesPerBin !== undefined && !(Number.isInteger(o.examplesPerBin) && o.examplesPerBin >= 1)) bad(`examples per bin must be a positive integer, got ${o.examplesPerBin}`);
-  if (typeof o.errorLatents === 'number' && !(Number.isInteger(o.errorLatents) && o.errorLatents >= 0)) bad(`--error-latents must be "all" or a count, got ${o.errorLatents}`);
+  const n = typeof o.errorLatents === 'object' ? o.errorLatents.paper : o.errorLatents;
+  if (typeof n === 'number' && !(Number.isInteger(n) && n >= 0)) bad(`--error-latents needs a count >= 0, got ${n}`);
 }
 
 function chatTemplateOf(bundle: Bundle): ChatTemplate {
@@ -128,7 +129,8 @@ function chatTemplateOf(bundle: Bundle): ChatTemplate {
   return 'builtin' in t ? chatTemplateFor() : chatTemplateFor(t.text, t.file);
 }
 
-function runConfig(o: StatsJobOptions, bundle: Bundle, contextWindow: number): RunConfig {
+function runConfig(o: StatsJobOptions, bundle: Bundle, contextWindow: number, errorLatents: ErrorLatents): RunConfig {
+  const t = o.thresholds ?? DEFAULT_VERDICT_THRESHOLDS;
   return {
     crosscoderIdentity: bundle.crosscoder.identity,
     dictSize: bundle.crosscoder.dictSize,
@@ -139,8 +141,8 @@ function runConfig(o: StatsJobOptions, bundle: Bundle, contextWindow: number): R
     examplesPerBin: o.examplesPerBin ?? 20,
     shardCount: o.shard?.count ?? 1,
     textColumn: o.textColumn ?? 'text',
-    errorLatents: String(o.errorLatents ?? 'chat-only-count'),
-    thresholds: { ...(o.thresholds ?? DEFAULT_VERDICT_THRESHOLDS) },
+    errorLatents: errorLatentsName(errorLatents),
+    thresholds: { completeShrinkage: t.completeShrinkage, latentDecoupling: t.latentDecoupling, nuSign: t.nuSign ?? 'signed' },
   };
 }
 
@@ -164,7 +166,8 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
   const D = ckpt.dictSize;
   const cacheDir = opts.cacheDir ?? join(tmpdir(), 'latent-diff-cache');
   const contextWindow = opts.contextWindow ?? bundle.contextWindow;
-  const config = runConfig(opts, bundle, contextWindow);
+  const errorLatents = opts.errorLatents ?? defaultErrorLatents(D, bundle.dModel);
+  const config = runConfig(opts, bundle, contextWindow, errorLatents);
   const digest = configDigest(config);
   const thresholds = config.thresholds;
 
@@ -190,7 +193,7 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
     stat = readStaticState(join(stateDir(out), manifest.staticFile));
   } else {
     decoder = loadDecoderWeights(ckpt);
-    stat = { metrics, geo: decoderGeometry(decoder), errorSet: errorLatentSet(metrics, opts.errorLatents ?? 'chat-only-count', config.seed) };
+    stat = { metrics, geo: decoderGeometry(decoder), errorSet: errorLatentSet(metrics, errorLatents, config.seed) };
     const staticFile = nextStateFile('static');
     writeStaticState(join(stateDir(out), staticFile), stat);
     manifest = { format: STATE_FORMAT, version: STATE_VERSION, config, configDigest: digest, staticFile, skippedRecords: 0 };
@@ -347,7 +350,8 @@ export function finishRun(out: string, m: Manifest, stat: StaticState, threshold
   };
   if (complete(m.scan)) {
     const { scan } = readScanState(join(stateDir(out), m.scan!.file), m.config.dictSize);
-    result.featureDf = writeFeatureTable(out, stat, scan, thresholds);
+    const c = m.config;
+    result.featureDf = writeFeatureTable(out, stat, scan, { errorLatents: c.errorLatents, seed: c.seed, thresholds, tokens: c.tokens });
   }
   if (complete(m.examples)) result.examplesDb = writeExamples(out, readExamplesState(join(stateDir(out), m.examples!.file)).examples);
   return result;
