@@ -119,7 +119,7 @@ export function submitPipeline(plan: SlurmPlan, dryRun: boolean): string {
   }
   const steps = missingPhases(out, record.shardCount);
   if (!steps.length) return `nothing to do: ${join(out, 'feature_df.csv')} and ${join(out, 'examples.db')} are complete\n`;
-  mkdirSync(join(out, 'slurm', 'logs'), { recursive: true });
+  if (!dryRun) mkdirSync(join(out, 'slurm', 'logs'), { recursive: true });
   const lines: string[] = [];
   const jobs: SlurmJob[] = [];
   let after: string | undefined;

@@ -1,5 +1,7 @@
 /** `latent-diff stats --data FILE... --out DIR [...]`: the offline statistics job (engine: analysis/stats/stats-job.ts). */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { LatentDiffError } from '../engine/errors';
 import { PAPER_ERROR_LATENTS } from '../engine/analysis/stats/error-latents';
 import { NU_SIGNS } from '../engine/latents/verdict';
 import { PIPELINE_PHASES, runPipelinePhase, type PipelinePhase } from '../engine/analysis/stats/pipeline';
@@ -161,6 +163,8 @@ function runSlurm(argv: string[], opts: StatsJobOptions): number {
   for (const f of ['shard', 'shard-count', 'phase', 'max-from', 'resume']) {
     if (args.flags.has(f)) throw new UsageError(`--${f} cannot be combined with --slurm (the jobs set it themselves)`);
   }
+  for (const f of opts.data) if (!existsSync(f)) throw new LatentDiffError(f, 'dataset file not found', 'not-found');
+  if (!existsSync(opts.bundle)) throw new LatentDiffError(opts.bundle, 'bundle folder not found', 'not-found');
   const plan = {
     out: opts.out,
     record: { shardCount: n, args: jobArgs(argv), cwd: process.cwd() },

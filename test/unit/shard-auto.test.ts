@@ -1,7 +1,8 @@
 /**
  * `--shard auto` (cli/shard-auto.ts) against the variables Slurm job arrays and Kubernetes Indexed Jobs set, as
  * platform-notes.md records them from a real Slurm: the shard i/n, a refusal for arrays that are not 0-(n-1), and a
- * clear error when no batch system set anything. Also the --slurm and --phase usage checks of `latent-diff stats`.
+ * clear error when no batch system set anything. Also `--shard auto` in `latent-diff stats`, --sbatch word splitting
+ * and the scripts `--slurm --dry-run` prints (without a Slurm: nothing is submitted).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,9 @@ import { join } from 'node:path';
 import { autoShard } from '../../extension/cli/shard-auto';
 import { UsageError } from '../../extension/cli/args';
 import { statsOptions } from '../../extension/cli/stats';
-import { splitShellWords } from '../../extension/cli/slurm-submit';
+import { splitShellWords, submitPipeline } from '../../extension/cli/slurm-submit';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const slurm = (id: number, min: number, max: number, count: number, step = 1) => ({
   SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_MIN: String(min), SLURM_ARRAY_TASK_MAX: String(max),
@@ -51,4 +54,19 @@ test('stats --shard auto reads the environment it is given', () => {
 
 test('--sbatch "EXTRA ARGS" is split into words like a shell, quotes kept together', () => {
   assert.deepEqual(splitShellWords(`--partition=gpu --gres=gpu:1 --comment="two words" -A 'my acct'`), ['--partition=gpu', '--gres=gpu:1', '--comment=two words', '-A', 'my acct']);
+});
+
+test('--slurm N --dry-run prints the four job scripts and their afterok chain, and submits nothing', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'ld-dry-')), 'run');
+  const text = submitPipeline({ out, record: { shardCount: 3, args: ['--data', '/d/a b.jsonl'], cwd: '/w' }, cli: ['/usr/bin/node', '/x/cli.js'], sbatchExtra: ['--partition=gpu'] }, true);
+  const scripts = text.split('# sbatch ').slice(1);
+  assert.deepEqual(scripts.map((s) => /--job-name=latent-diff-([\w-]+)/.exec(s)![1]), ['scan', 'merge-scan', 'examples', 'merge']);
+  assert.match(scripts[0], /^--partition=gpu \S+scan\.sh\n/);
+  assert.match(scripts[1], /^--dependency=afterok:\$SCAN_JOB --partition=gpu/);
+  assert.match(scripts[3], /^--dependency=afterok:\$EXAMPLES_JOB/);
+  assert.match(scripts[0], /#SBATCH --array=0,1,2\n/);
+  assert.match(scripts[0], /#SBATCH --kill-on-invalid-dep=yes\n/);
+  assert.match(scripts[0], /\nexec \/usr\/bin\/node \/x\/cli\.js stats --data '\/d\/a b\.jsonl' --out \S+ --shard auto --shard-count 3 --phase scan\n/);
+  assert.match(scripts[1], /--shard-count 3 --phase merge-scan\n/);
+  assert.equal(existsSync(out), false, 'a dry run writes nothing');
 });
