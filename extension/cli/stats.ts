@@ -93,7 +93,10 @@ export function statsOptions(argv: string[], root: string, env: NodeJS.ProcessEn
     const m = /^(\d+)\/(\d+)$/.exec(s);
     if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard must be i/n with 0 <= i < n, got "${s}"`);
     shard = { index: Number(m[1]), count: Number(m[2]) };
-  } else if (shardCount !== undefined) shard = { index: 0, count: shardCount };
+  } else if (shardCount !== undefined) {
+    if (!args.flags.has('phase')) throw new UsageError('--shard-count goes with --shard auto or --phase');
+    shard = { index: 0, count: shardCount };
+  }
   const e = args.flags.get('error-latents')?.[0];
   let errorLatents: StatsJobOptions['errorLatents'];
   if (e !== undefined) {
