@@ -16,8 +16,8 @@ export const STATUS_USAGE = `latent-diff stats-status OUT
   pending, interrupted, failed or missing, with tokens processed and an ETA (queue states from squeue).`;
 
 function progress(p: PhaseState | undefined): string {
-  if (!p) return '';
-  const parts = [`${p.shardTokens ?? 0} tokens`];
+  if (p?.shardTokens === undefined) return '';
+  const parts = [`${p.shardTokens} tokens`];
   if (p.fraction !== undefined && p.status !== 'done') {
     parts.push(`${(100 * p.fraction).toFixed(1)}% of the data read`);
     if (p.fraction > 0 && p.seconds) parts.push(`ETA ${Math.ceil((p.seconds * (1 - p.fraction)) / p.fraction)} s`);
