@@ -10,17 +10,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBundle } from '../../extension/engine/bundle/bundle';
-import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metrics-cache';
-import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
+import type { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
+import { DEMO, openDemoEncoder } from './demo-encoder';
 import { runStatsJob, StatsCancelledError, type StatsJobOptions } from '../../extension/engine/analysis/stats/stats-job';
 import { runPipelinePhase, type PipelinePhase } from '../../extension/engine/analysis/stats/pipeline';
-import { openSequenceEncoder, type SequenceEncoder } from '../../extension/engine/analysis/stats/sequence-encoder';
+import type { SequenceEncoder } from '../../extension/engine/analysis/stats/sequence-encoder';
 import { LatentDiffError } from '../../extension/engine/errors';
 import { statsStatus } from '../../extension/cli/stats-status';
 import { pipelineRecordPath } from '../../extension/cli/slurm-submit';
 
-const DEMO = join(__dirname, '..', '..', 'models', 'demo');
 const DATA = join(DEMO, 'dataset.jsonl');
 const root = mkdtempSync(join(tmpdir(), 'ld-pipeline-'));
 const cacheDir = join(root, 'cache');
@@ -28,9 +26,7 @@ let encoder: SequenceEncoder;
 let tokenizer: GemmaTokenizer;
 
 before(async () => {
-  const bundle = loadBundle(DEMO);
-  encoder = await openSequenceEncoder(bundle, await loadOrComputeLatentMetrics(bundle.crosscoder, { cacheDir }), { provider: 'cpu', cacheDir });
-  tokenizer = GemmaTokenizer.fromFiles(bundle.tokenizer.json, bundle.tokenizer.config);
+  ({ encoder, tokenizer } = await openDemoEncoder(cacheDir));
 });
 
 const opts = (out: string, shard: { index: number; count: number }): StatsJobOptions => ({ data: [DATA], out, bundle: DEMO, tokens: 3000, cacheDir, shard, checkpointSeconds: 0 });
