@@ -8,6 +8,7 @@ import { GENERATE_USAGE, runGenerate } from './generate';
 import { KL_USAGE, runKlCommand } from './kl';
 import { MERGE_USAGE, runMerge } from './merge';
 import { runStats, STATS_USAGE } from './stats';
+import { runStatsStatus, STATUS_USAGE } from './stats-status';
 
 const USAGE = `Latent Diff: model diffing with crosscoders
 
@@ -21,6 +22,8 @@ usage:
   ${MERGE_USAGE.split('\n').join('\n  ')}
 
   ${KL_USAGE.split('\n').join('\n  ')}
+
+  ${STATUS_USAGE.split('\n').join('\n  ')}
 
   Benchmarks: npm run bench [encode|real|offline|webview]
 
@@ -53,6 +56,9 @@ async function main(argv: string[]): Promise<number> {
     case 'merge':
       if (rest.includes('--help')) return out(MERGE_USAGE + '\n'), 0;
       return runMerge(rest);
+    case 'stats-status':
+      if (rest.includes('--help')) return out(STATUS_USAGE + '\n'), 0;
+      return runStatsStatus(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

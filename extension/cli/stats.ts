@@ -1,12 +1,20 @@
 /** `latent-diff stats --data FILE... --out DIR [...]`: the offline statistics job (engine: analysis/stats/stats-job.ts). */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { runStatsJob, StatsCancelledError, type StatsJobOptions, type StatsJobResult } from '../engine/analysis/stats/stats-job';
+import { LatentDiffError } from '../engine/errors';
+import { PAPER_ERROR_LATENTS } from '../engine/analysis/stats/error-latents';
+import { NU_SIGNS } from '../engine/latents/verdict';
+import { PIPELINE_PHASES, runPipelinePhase, type PipelinePhase } from '../engine/analysis/stats/pipeline';
+import { runStatsJob, StatsCancelledError, type StatsJobHooks, type StatsJobOptions, type StatsJobResult } from '../engine/analysis/stats/stats-job';
 import { defaultCacheDir, demoBundleDir, projectRoot } from '../engine/paths';
 import type { ProviderSetting } from '../engine/types';
 import { intFlag, parseArgs, UsageError, type ParsedArgs } from './args';
+import { autoShard } from './shard-auto';
+import { splitShellWords, submitPipeline } from './slurm-submit';
+import { testHookFor } from './test-hooks';
 
-export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle DIR] [--tokens N] [--shard i/n] [--seed S]
-                  [--error-latents all|N] [--resume] [--max-from DIR]
+export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle DIR] [--tokens N] [--shard i/n|auto] [--seed S]
+                  [--error-latents paper|chat-only|all|N] [--resume] [--max-from DIR] [--slurm N [--sbatch ARGS] [--dry-run]]
   Per-latent statistics over datasets (plain text, JSONL "text"/"messages", Parquet "text"): frequency,
   max activation, template-token shares, Latent Scaling (nu_eps, nu_r, verdicts) -> DIR/feature_df.csv,
   and max-activating examples by quantile -> DIR/examples.db (the paper's formats).
@@ -17,10 +25,24 @@ export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle
   --shard i/n           process every n-th record (index mod n = i): scan pass only; then
                         \`latent-diff merge\` the n scans into M, run each shard again with --max-from M
                         for the examples pass, and merge M with those
+  --shard auto          the shard from the batch system: SLURM_ARRAY_TASK_ID/_COUNT (an array 0-(n-1)), or
+                        SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (Kubernetes Indexed Job) with --shard-count N
   --max-from DIR        examples pass only, binned with the max activations of the merged scan in DIR
+  --slurm N             run the whole pipeline on Slurm in N shards: submits a scan array, a merge, an examples
+                        array and a final merge (afterok chain) and prints the job ids; DIR gets feature_df.csv
+                        and examples.db. Submitting the same command again runs only what is missing. Follow
+                        it with \`latent-diff stats-status DIR\`
+  --sbatch "ARGS"       extra sbatch options for every job (partition, account, time, cpus...)
+  --dry-run             with --slurm: print the job scripts and sbatch commands, submit nothing
+  --phase P             one step of that pipeline in DIR (what its jobs run): scan | merge-scan | examples | merge,
+                        with --shard i/n or auto for scan and examples, --shard-count N for the merges
   --seed S              seed of the example sampling and the shared baseline (default 42)
-  --error-latents X     latents with error betas: "all", or N most chat-leaning + N shared
-                        (default: N = the number of chat-only latents)
+  --error-latents X     latents with error betas (feature_df.meta.json records which):
+                        paper[:N]  the paper's set: the N (default 3176) lowest dec_norm_diff + N Shared latents
+                                   sampled as pandas .sample(N, random_state=SEED) (default for the paper's
+                                   crosscoders: 73,728 latents over d_model 2,304)
+                        chat-only  as many as are tagged chat-only + as many shared (default otherwise)
+                        N | all    the N most chat-leaning + N shared, or every latent
   --examples-per-bin N  examples kept per latent and quantile bin (default 20)
   --resume              continue the interrupted run in DIR
   --bad-lines P         skip (default) or fail on a record that cannot be read
@@ -30,13 +52,17 @@ export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle
   --checkpoint-seconds N  seconds between checkpoints (default 60)
   --cs-threshold X      Complete Shrinkage when nu_eps >= X (default 0.2)
   --ld-threshold X      Latent Decoupling when nu_r >= X (default 0.5)
+  --nu-sign S           signed (default, the paper's main figure) or absolute (|nu|, its sweeps) for both thresholds
   Ctrl+C writes a checkpoint and exits with status 130; run again with --resume.`;
 
 const SPEC = {
   data: 'list', out: 'string', bundle: 'string', tokens: 'string', shard: 'string', seed: 'string', 'error-latents': 'string',
   resume: 'bool', 'max-from': 'string', 'examples-per-bin': 'string', 'bad-lines': 'string', 'text-column': 'string',
   context: 'string', provider: 'string', 'checkpoint-seconds': 'string', 'cs-threshold': 'string', 'ld-threshold': 'string',
+  'nu-sign': 'string', slurm: 'string', sbatch: 'string', 'dry-run': 'bool', phase: 'string', 'shard-count': 'string',
 } as const;
+/** Flags that choose how the statistics run, not what they compute (left out of the jobs' command lines). */
+const SUBMIT_FLAGS = new Set(['out', 'slurm', 'sbatch', 'dry-run']);
 
 function floatFlag(args: ParsedArgs, name: string, fallback: number): number {
   const v = args.flags.get(name)?.[0];
@@ -52,7 +78,7 @@ function oneOf<T extends string>(args: ParsedArgs, name: string, allowed: readon
   return v;
 }
 
-export function statsOptions(argv: string[], root: string): StatsJobOptions {
+export function statsOptions(argv: string[], root: string, env: NodeJS.ProcessEnv = process.env): StatsJobOptions {
   const args = parseArgs(argv, SPEC);
   if (args.positional.length) throw new UsageError(`unexpected argument "${args.positional[0]}" (dataset files go after --data)`);
   const data = args.flags.get('data');
@@ -61,17 +87,24 @@ export function statsOptions(argv: string[], root: string): StatsJobOptions {
   if (!out) throw new UsageError('stats needs --out DIR');
   let shard: StatsJobOptions['shard'];
   const s = args.flags.get('shard')?.[0];
-  if (s !== undefined) {
+  const shardCount = intFlag(args, 'shard-count', 1);
+  if (s === 'auto') shard = autoShard(env, shardCount);
+  else if (s !== undefined) {
     const m = /^(\d+)\/(\d+)$/.exec(s);
     if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard must be i/n with 0 <= i < n, got "${s}"`);
     shard = { index: Number(m[1]), count: Number(m[2]) };
+  } else if (shardCount !== undefined) {
+    if (!args.flags.has('phase')) throw new UsageError('--shard-count goes with --shard auto or --phase');
+    shard = { index: 0, count: shardCount };
   }
   const e = args.flags.get('error-latents')?.[0];
   let errorLatents: StatsJobOptions['errorLatents'];
   if (e !== undefined) {
-    if (e === 'all') errorLatents = 'all';
+    const paper = /^paper(?::(\d+))?$/.exec(e);
+    if (e === 'all' || e === 'chat-only') errorLatents = e;
+    else if (paper) errorLatents = { paper: paper[1] ? Number(paper[1]) : PAPER_ERROR_LATENTS };
     else if (/^\d+$/.test(e)) errorLatents = Number(e);
-    else throw new UsageError(`--error-latents must be "all" or a number, got "${e}"`);
+    else throw new UsageError(`--error-latents must be paper, paper:N, chat-only, all or a number, got "${e}"`);
   }
   const maxFrom = args.flags.get('max-from')?.[0];
   return {
@@ -91,7 +124,10 @@ export function statsOptions(argv: string[], root: string): StatsJobOptions {
     provider: oneOf<ProviderSetting>(args, 'provider', ['auto', 'cpu', 'cuda', 'webgpu'], 'auto'),
     checkpointSeconds: intFlag(args, 'checkpoint-seconds', 0),
     cacheDir: defaultCacheDir(),
-    thresholds: { completeShrinkage: floatFlag(args, 'cs-threshold', 0.2), latentDecoupling: floatFlag(args, 'ld-threshold', 0.5) },
+    thresholds: {
+      completeShrinkage: floatFlag(args, 'cs-threshold', 0.2), latentDecoupling: floatFlag(args, 'ld-threshold', 0.5),
+      nuSign: oneOf(args, 'nu-sign', NU_SIGNS, 'signed'),
+    },
   };
 }
 
@@ -110,39 +146,92 @@ export function statsSummary(r: StatsJobResult): string {
   return lines.join('\n') + '\n';
 }
 
+/** The command line each job runs: the stats arguments less the ones that only choose how to submit. */
+function jobArgs(argv: string[]): string[] {
+  const keep: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2).split('=')[0] : undefined;
+    if (name && SUBMIT_FLAGS.has(name)) {
+      if (!argv[i].includes('=') && SPEC[name as keyof typeof SPEC] !== 'bool') i++;
+      continue;
+    }
+    keep.push(argv[i]);
+  }
+  return keep;
+}
+
+function runSlurm(argv: string[], opts: StatsJobOptions): number {
+  const args = parseArgs(argv, SPEC);
+  const n = intFlag(args, 'slurm', 1)!;
+  for (const f of ['shard', 'shard-count', 'phase', 'max-from', 'resume']) {
+    if (args.flags.has(f)) throw new UsageError(`--${f} cannot be combined with --slurm (the jobs set it themselves)`);
+  }
+  for (const f of opts.data) if (!existsSync(f)) throw new LatentDiffError(f, 'dataset file not found', 'not-found');
+  if (!existsSync(opts.bundle)) throw new LatentDiffError(opts.bundle, 'bundle folder not found', 'not-found');
+  const plan = {
+    out: opts.out,
+    record: { shardCount: n, args: jobArgs(argv), cwd: process.cwd() },
+    cli: [process.execPath, resolve(process.argv[1])] as [string, string],
+    sbatchExtra: splitShellWords(args.flags.get('sbatch')?.[0] ?? ''),
+  };
+  process.stdout.write(submitPipeline(plan, args.flags.has('dry-run')));
+  return 0;
+}
+
 export async function runStats(argv: string[], root = projectRoot(__dirname)): Promise<number> {
   const opts = statsOptions(argv, root);
+  const args = parseArgs(argv, SPEC);
+  if (args.flags.has('slurm')) return runSlurm(argv, opts);
+  if (args.flags.has('sbatch') || args.flags.has('dry-run')) throw new UsageError('--sbatch and --dry-run go with --slurm N');
+  const phase = args.flags.get('phase')?.[0] as PipelinePhase | undefined;
+  if (phase !== undefined && !PIPELINE_PHASES.includes(phase)) throw new UsageError(`--phase must be ${PIPELINE_PHASES.join(', ')}, got "${phase}"`);
   const controller = new AbortController();
-  const onSigint = () => {
-    process.stderr.write('\nlatent-diff: cancelling, writing a checkpoint (Ctrl+C again to stop at once)\n');
+  const onSignal = (signal: string) => {
+    process.stderr.write(`\nlatent-diff: ${signal}: cancelling, writing a checkpoint (Ctrl+C again to stop at once)\n`);
     controller.abort();
   };
-  process.once('SIGINT', onSigint);
+  // Slurm (scancel, time limit, preemption) and Kubernetes stop a task with SIGTERM
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, onSignal);
   const tty = process.stderr.isTTY;
   let lastLine = 0;
+  const encoded = { scan: 0, examples: 0 };
+  const hooks: StatsJobHooks = {
+    signal: controller.signal,
+    onBadRecord: (b) => process.stderr.write(`latent-diff: skipped ${b.file}:${b.line}: ${b.problem}\n`),
+    onProgress: (p) => {
+      encoded[p.phase] = p.tokens;
+      const pct = p.fraction !== undefined ? ` ${(100 * p.fraction).toFixed(1)}%` : '';
+      if (tty) process.stderr.write(`\r${p.message}${pct}\x1b[K`);
+      else if (Date.now() - lastLine > 5000 || p.fraction === 1) {
+        lastLine = Date.now();
+        process.stderr.write(`${p.message}${pct}\n`);
+      }
+    },
+    ...testHookFor(phase ?? 'single', opts.shard?.index, controller.signal),
+  };
+  const reportEncoded = () => process.stdout.write(`tokens encoded in this run: scan ${encoded.scan}, examples ${encoded.examples}\n`);
   try {
-    const result = await runStatsJob(opts, {
-      signal: controller.signal,
-      onBadRecord: (b) => process.stderr.write(`latent-diff: skipped ${b.file}:${b.line}: ${b.problem}\n`),
-      onProgress: (p) => {
-        const pct = p.fraction !== undefined ? ` ${(100 * p.fraction).toFixed(1)}%` : '';
-        if (tty) process.stderr.write(`\r${p.message}${pct}\x1b[K`);
-        else if (Date.now() - lastLine > 5000 || p.fraction === 1) {
-          lastLine = Date.now();
-          process.stderr.write(`${p.message}${pct}\n`);
-        }
-      },
-    });
-    if (tty) process.stderr.write('\n');
-    process.stdout.write(statsSummary(result));
+    if (phase) {
+      const r = await runPipelinePhase(phase, opts, hooks);
+      if (tty) process.stderr.write('\n');
+      const what = `${phase}${phase === 'scan' || phase === 'examples' ? ` of shard ${opts.shard!.index}/${opts.shard!.count}` : ''}`;
+      process.stdout.write(r.ran ? `${what}: done in ${r.folder}\n` : `${what}: already done in ${r.folder}, nothing to do\n`);
+      if (r.result?.featureDf && r.result.examplesDb) process.stdout.write(`wrote ${r.result.featureDf}\nwrote ${r.result.examplesDb}\n`);
+    } else {
+      const result = await runStatsJob(opts, hooks);
+      if (tty) process.stderr.write('\n');
+      process.stdout.write(statsSummary(result));
+    }
+    reportEncoded();
     return 0;
   } catch (e) {
     if (e instanceof StatsCancelledError) {
       process.stderr.write(`\nlatent-diff: ${e.message}\n`);
+      reportEncoded();
       return 130;
     }
     throw e;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeListener(s, onSignal);
   }
 }

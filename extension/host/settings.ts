@@ -70,6 +70,7 @@ export function readSettings(): Settings {
       sharedHalfWidth: clampNumber(c.get('tags.sharedHalfWidth'), 0, 0.5, 0.1),
       nuError: clampNumber(c.get('nuErrorThreshold'), -1e9, 1e9, 0.2),
       nuReconstruction: clampNumber(c.get('nuReconstructionThreshold'), -1e9, 1e9, 0.5),
+      nuSign: c.get<string>('nuSignConvention') === 'absolute' ? 'absolute' : 'signed',
     },
     disablePrepacking: c.get<boolean>('disablePrepacking', true),
     annotationsFile: restricted('annotationsFile', '').trim(),

@@ -50,7 +50,7 @@ export async function computeStatistics(context: vscode.ExtensionContext, sessio
         return await runStatsInWorker(context.asAbsolutePath(join('dist', 'stats-worker.js')), {
           data, out, bundle: bundle.dir, provider, resume,
           cacheDir: join(context.globalStorageUri.fsPath, 'cache'),
-          thresholds: { completeShrinkage: thresholds.nuError, latentDecoupling: thresholds.nuReconstruction },
+          thresholds: { completeShrinkage: thresholds.nuError, latentDecoupling: thresholds.nuReconstruction, nuSign: thresholds.nuSign },
         }, {
           signal: controller.signal,
           onBadRecord: () => skipped++,

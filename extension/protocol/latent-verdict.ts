@@ -4,7 +4,7 @@
  * (latents/verdict.ts); this adds the UI's badge text and a cheap per-latent code for whole-table filters.
  */
 import { tagOf } from '../engine/latents/tags';
-import { latentVerdict, type Verdict } from '../engine/latents/verdict';
+import { latentVerdict, nuForThreshold, type Verdict } from '../engine/latents/verdict';
 import type { LatentTag } from '../engine/types';
 import type { ClassifyThresholds } from './messages';
 
@@ -37,7 +37,7 @@ const BADGE: Record<Verdict, string> = {
 
 export function verdictOf(deltaNorm: number, nuError: number, nuReconstruction: number, t: ClassifyThresholds): VerdictView {
   const tag = tagOf(deltaNorm, t);
-  const v = latentVerdict(tag, deltaNorm, nuError, nuReconstruction, { completeShrinkage: t.nuError, latentDecoupling: t.nuReconstruction });
+  const v = latentVerdict(tag, deltaNorm, nuError, nuReconstruction, { completeShrinkage: t.nuError, latentDecoupling: t.nuReconstruction, nuSign: t.nuSign });
   const both = v.verdict === 'complete-shrinkage' && v.latentDecoupling === true;
   return {
     tag, kind: v.verdict, badge: both ? 'artifact' : BADGE[v.verdict], sentence: v.text,
@@ -58,8 +58,8 @@ export const VERDICT_CODE_BADGES: readonly string[] = ['other', 'base-only', 'sh
 export function verdictCode(deltaNorm: number, nuError: number, nuReconstruction: number, t: ClassifyThresholds): number {
   if (deltaNorm > t.chatOnlyAbove) {
     if (Number.isNaN(nuError) || Number.isNaN(nuReconstruction)) return 3;
-    const cs = nuError >= t.nuError;
-    const ld = nuReconstruction >= t.nuReconstruction;
+    const cs = nuForThreshold(nuError, t.nuSign) >= t.nuError;
+    const ld = nuForThreshold(nuReconstruction, t.nuSign) >= t.nuReconstruction;
     return cs ? (ld ? 7 : 5) : ld ? 6 : 4;
   }
   if (deltaNorm < t.baseOnlyBelow) return 1;

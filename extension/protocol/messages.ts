@@ -23,6 +23,8 @@ export interface ClassifyThresholds {
   sharedHalfWidth: number;
   nuError: number;
   nuReconstruction: number;
+  /** How nu meets the thresholds (engine/latents/verdict.ts); default 'signed'. */
+  nuSign?: 'signed' | 'absolute';
 }
 
 // ---------------------------------------------------------------- token panel

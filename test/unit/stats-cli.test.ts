@@ -18,7 +18,9 @@ test('stats options: defaults, the demo bundle, shards and thresholds', () => {
   assert.equal(o.tokens, 1000);
   assert.equal(o.data.length, 2);
   assert.equal(o.bundle, join(root, 'models', 'demo'));
-  assert.deepEqual(o.thresholds, { completeShrinkage: 0.2, latentDecoupling: 0.6 });
+  assert.deepEqual(o.thresholds, { completeShrinkage: 0.2, latentDecoupling: 0.6, nuSign: 'signed' });
+  assert.deepEqual(statsOptions(['--data', 'a', '--out', 'o', '--error-latents', 'paper'], root).errorLatents, { paper: 3176 });
+  assert.deepEqual(statsOptions(['--data', 'a', '--out', 'o', '--error-latents', 'paper:500', '--nu-sign', 'absolute'], root).thresholds?.nuSign, 'absolute');
   assert.equal(statsOptions(['--data', 'a', '--out', 'o', '--error-latents', '300'], root).errorLatents, 300);
 });
 

@@ -5,15 +5,13 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from 'node-sqlite3-wasm';
-import { loadBundle } from '../../extension/engine/bundle/bundle';
-import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metrics-cache';
-import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
+import type { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
+import { DEMO, openDemoEncoder } from './demo-encoder';
 import { runStatsJob, StatsCancelledError, type StatsJobOptions } from '../../extension/engine/analysis/stats/stats-job';
 import { mergeStatsRuns } from '../../extension/engine/analysis/stats/merge-runs';
-import { openSequenceEncoder, type SequenceEncoder } from '../../extension/engine/analysis/stats/sequence-encoder';
+import type { SequenceEncoder } from '../../extension/engine/analysis/stats/sequence-encoder';
 import { readFeatureDf } from '../../extension/engine/analysis/feature-df';
 
-const DEMO = join(__dirname, '..', '..', 'models', 'demo');
 const DATA = join(DEMO, 'dataset.jsonl');
 const TOKENS = 4000;
 const root = mkdtempSync(join(tmpdir(), 'ld-stats-'));
@@ -22,9 +20,7 @@ let encoder: SequenceEncoder;
 let tokenizer: GemmaTokenizer;
 
 before(async () => {
-  const bundle = loadBundle(DEMO);
-  encoder = await openSequenceEncoder(bundle, await loadOrComputeLatentMetrics(bundle.crosscoder, { cacheDir }), { provider: 'cpu', cacheDir });
-  tokenizer = GemmaTokenizer.fromFiles(bundle.tokenizer.json, bundle.tokenizer.config);
+  ({ encoder, tokenizer } = await openDemoEncoder(cacheDir));
 });
 
 const base = (out: string, extra: Partial<StatsJobOptions> = {}): StatsJobOptions => ({ data: [DATA], out: join(root, out), bundle: DEMO, tokens: TOKENS, cacheDir, ...extra });

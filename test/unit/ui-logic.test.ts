@@ -180,6 +180,24 @@ test('verdict codes agree with the engine verdicts (NaN included)', () => {
   }
 });
 
+test('verdict codes agree with the engine verdicts under both nu sign conventions; absolute flags strongly negative nu', () => {
+  const r = rng(6);
+  for (const nuSign of ['signed', 'absolute'] as const) {
+    const t = { ...DEFAULT_THRESHOLDS, nuSign };
+    for (let i = 0; i < 20_000; i++) {
+      const dn = 0.8 + 0.2 * r(), ne = 3 * r() - 1.5, nr = 3 * r() - 1.5;
+      const v = latentVerdict(tagOf(dn, t), dn, ne, nr, { completeShrinkage: t.nuError, latentDecoupling: t.nuReconstruction, nuSign });
+      assert.equal(VERDICT_CODE_KINDS[verdictCode(dn, ne, nr, t)], v.verdict, JSON.stringify({ nuSign, dn, ne, nr }));
+      const flagged = (nu: number, thr: number) => (nuSign === 'absolute' ? Math.abs(nu) : nu) >= thr;
+      if (dn > t.chatOnlyAbove) assert.equal(v.verdict === 'robust-chat-specific', !flagged(ne, t.nuError) && !flagged(nr, t.nuReconstruction));
+    }
+  }
+  const t = { ...DEFAULT_THRESHOLDS, nuSign: 'absolute' as const };
+  assert.equal(VERDICT_CODE_KINDS[verdictCode(0.95, -0.6, 0.1, t)], 'complete-shrinkage');
+  assert.equal(VERDICT_CODE_KINDS[verdictCode(0.95, -0.6, 0.1, DEFAULT_THRESHOLDS)], 'robust-chat-specific');
+  assert.match(latentVerdict('chat-only', 0.95, -0.6, 0.1, { completeShrinkage: 0.2, latentDecoupling: 0.5, nuSign: 'absolute' }).text, /\|nu_eps\| = 0\.60 >= 0\.2/);
+});
+
 function fakeResult(T: number, r: () => number, selected: number[]): AnalysisResult {
   const tokens: TokenInfo[] = Array.from({ length: T }, (_, i) => ({ id: i + 5, text: `t${i}`, start: i === 0 ? null : 2 * i, end: i === 0 ? null : 2 * i + 2, template: i % 7 === 3, special: i === 0 }));
   const top = tokens.map(() => {

@@ -52,6 +52,18 @@ test('the page shows the latent, its verdict and its numbers in the paper conven
   assert.equal(await view.page.locator('.strip .tok.selected').evaluate((t) => Array.from(document.querySelectorAll('.tok')).indexOf(t)), 4);
 });
 
+test('the page says when the other nu sign convention would change the verdict, and only then', async () => {
+  assert.equal(await view.page.locator('p.sign-note').count(), 0);
+  const numbers = { ...detail().numbers, nuError: -0.6, betaErrorBase: -0.6 };
+  await view.post({ type: 'latent', detail: detail({ numbers }), message: '' });
+  assert.equal(await view.page.locator('.toolbar .badge').textContent(), 'robust chat');
+  assert.match((await view.page.locator('p.sign-note').textContent())!, /signed ν \(setting latentDiff.nuSignConvention: signed\)\. With \|ν\| this latent would be "shrinkage"/);
+  await view.post({ type: 'latent', detail: detail({ numbers, thresholds: { ...DEFAULT_THRESHOLDS, nuSign: 'absolute' } }), message: '' });
+  assert.equal(await view.page.locator('.toolbar .badge').textContent(), 'shrinkage');
+  assert.match((await view.page.locator('p.sign-note').textContent())!, /With signed ν this latent would be "robust chat"/);
+  await view.post({ type: 'latent', detail: detail(), message: '' });
+});
+
 test('without an examples database the page says so', async () => {
   assert.equal(await view.page.locator('section', { hasText: 'Max-activating examples' }).locator('.empty-state').textContent(), 'No examples database: this bundle has none.');
 });

@@ -41,6 +41,7 @@ function render(detail: LatentDetail | null, message: string): void {
       button('As second colour', () => host.post({ type: 'highlightLatent', latent: detail.latent, slot: 1 })),
       button('Steer generation…', () => host.post({ type: 'steerLatent', latent: detail.latent }))),
     el('p', { class: 'verdict', text: verdict.sentence }),
+    ...signNote(n.deltaNorm, n.nuError, n.nuReconstruction, detail.thresholds, verdict.kind),
     el('p', { class: 'muted', text: `${detail.bundle} · latent ${detail.latent} of ${detail.dictSize.toLocaleString('en-US')}` }),
     section('Decoder norms per model', normBars(n.decNormBase, n.decNormChat)),
     section('Numbers', numbersTable(detail)),
@@ -49,6 +50,15 @@ function render(detail: LatentDetail | null, message: string): void {
     section('Max-activating examples', examplesView(detail)),
     section('Annotation', annotationEditor(detail)),
   );
+}
+
+/** Says so when the other nu sign convention (setting latentDiff.nuSignConvention) would give another verdict. */
+function signNote(deltaNorm: number, nuError: number, nuReconstruction: number, t: LatentDetail['thresholds'], kind: string): HTMLElement[] {
+  const current = t.nuSign ?? 'signed';
+  const other = current === 'signed' ? 'absolute' : 'signed';
+  const alt = verdictOf(deltaNorm, nuError, nuReconstruction, { ...t, nuSign: other });
+  if (alt.kind === kind) return [];
+  return [el('p', { class: 'muted sign-note', text: `The ν thresholds compare ${current === 'signed' ? 'signed ν' : '|ν|'} (setting latentDiff.nuSignConvention: ${current}). With ${other === 'signed' ? 'signed ν' : '|ν|'} this latent would be "${alt.badge}".` })];
 }
 
 function section(title: string, ...content: Node[]): HTMLElement {

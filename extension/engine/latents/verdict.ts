@@ -5,12 +5,24 @@
  */
 import type { LatentTag } from '../types';
 
+/**
+ * How nu is compared with the thresholds: 'signed' (the paper's main figure: nu_eps < 0.2 and nu_r < 0.5) or
+ * 'absolute' (|nu|, as in its threshold sweeps), under which a strongly negative ratio is flagged too.
+ */
+export type NuSign = 'signed' | 'absolute';
+export const NU_SIGNS: readonly NuSign[] = ['signed', 'absolute'];
+
 export interface VerdictThresholds {
   /** Complete Shrinkage when nu_eps >= this. */
   completeShrinkage: number;
   /** Latent Decoupling when nu_r >= this. */
   latentDecoupling: number;
+  /** Default 'signed'. */
+  nuSign?: NuSign;
 }
+
+/** The value compared with a nu threshold under the sign convention. */
+export const nuForThreshold = (nu: number, sign: NuSign | undefined) => (sign === 'absolute' ? Math.abs(nu) : nu);
 
 export const DEFAULT_VERDICT_THRESHOLDS: Readonly<VerdictThresholds> = { completeShrinkage: 0.2, latentDecoupling: 0.5 };
 
@@ -43,8 +55,8 @@ export function latentVerdict(
   nuR: number,
   t: VerdictThresholds = DEFAULT_VERDICT_THRESHOLDS,
 ): LatentVerdict {
-  const cs = Number.isNaN(nuEps) ? undefined : nuEps >= t.completeShrinkage;
-  const ld = Number.isNaN(nuR) ? undefined : nuR >= t.latentDecoupling;
+  const cs = Number.isNaN(nuEps) ? undefined : nuForThreshold(nuEps, t.nuSign) >= t.completeShrinkage;
+  const ld = Number.isNaN(nuR) ? undefined : nuForThreshold(nuR, t.nuSign) >= t.latentDecoupling;
   const flags = { completeShrinkage: cs, latentDecoupling: ld };
   switch (tag) {
     case 'shared':
@@ -62,8 +74,9 @@ export function latentVerdict(
       text: `Looks chat-only by Delta-norm (${fmt(deltaNorm)}), but there is no Latent Scaling result for it (it never fired in the statistics data, or they were not computed), so it may still be an artifact.`,
     };
   }
-  const eps = `nu_eps = ${fmt(nuEps)}`;
-  const r = `nu_r = ${fmt(nuR)}`;
+  const abs = t.nuSign === 'absolute';
+  const eps = abs ? `|nu_eps| = ${fmt(Math.abs(nuEps))}` : `nu_eps = ${fmt(nuEps)}`;
+  const r = abs ? `|nu_r| = ${fmt(Math.abs(nuR))}` : `nu_r = ${fmt(nuR)}`;
   if (cs) {
     const also = ld ? ` Its base reconstruction also contains it through other latents (${r} >= ${t.latentDecoupling}: Latent Decoupling).` : '';
     return {

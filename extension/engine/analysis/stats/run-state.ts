@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LatentDiffError } from '../../errors';
+import type { VerdictThresholds } from '../../latents/verdict';
 
 export const STATE_FORMAT = 'latent-diff-stats';
 export const STATE_VERSION = 1;
@@ -25,7 +26,7 @@ export interface RunConfig {
   shardCount: number;
   textColumn: string;
   errorLatents: string;
-  thresholds: { completeShrinkage: number; latentDecoupling: number };
+  thresholds: VerdictThresholds;
 }
 
 export interface PhaseState {
@@ -38,6 +39,10 @@ export interface PhaseState {
   recordsDone: number;
   /** Tokens of all records before recordsDone (for the --tokens budget). */
   tokensBefore: number;
+  /** Tokens of this state's own shard so far, seconds spent on them, and the fraction of the pass done (for status and ETA). */
+  shardTokens?: number;
+  seconds?: number;
+  fraction?: number;
   /** For the examples phase: digest of the max activations the bins were made from. */
   maxDigest?: string;
 }

@@ -29,7 +29,7 @@ import { GemmaTokenizer } from '../../text/tokenizer';
 import type { ProviderSetting } from '../../types';
 import { loadDecoderWeights } from './decoder-weights';
 import { StatsCancelledError } from './stats-cancelled';
-import { errorLatentSet, type ErrorLatents } from './error-latents';
+import { defaultErrorLatents, errorLatentSet, errorLatentsName, type ErrorLatents } from './error-latents';
 import { emptyExamples, ExamplesSampler, type ExamplesState } from './examples-sampler';
 import { EXAMPLES_DB, FEATURE_DF, writeExamples, writeFeatureTable } from './outputs';
 import {
@@ -52,7 +52,7 @@ export interface StatsJobOptions {
   shard?: { index: number; count: number };
   /** Seeds the example sampling and the shared baseline of the error betas (default 42, as the paper's random_state). */
   seed?: number;
-  /** Latents with error betas: 'chat-only-count' (default: as many as are tagged chat-only, + an equal shared baseline), N, or 'all'. */
+  /** Latents with error betas (error-latents.ts); default: the paper's set for the paper's crosscoders, else 'chat-only'. */
   errorLatents?: ErrorLatents;
   /** Examples kept per latent and quantile bin (default 20; the paper collected 100 and shows 20). */
   examplesPerBin?: number;
@@ -88,6 +88,8 @@ export interface StatsJobHooks {
   onProgress?: (p: StatsProgress) => void;
   onBadRecord?: (b: BadRecord) => void;
   signal?: AbortSignal;
+  /** Awaited after each intermediate checkpoint (the state on disk is then consistent). */
+  onCheckpoint?: (phase: 'scan' | 'examples', recordsDone: number) => Promise<void> | void;
   /** Already opened models and tokenizer to reuse (tests, or a worker that keeps them between jobs). */
   encoder?: SequenceEncoder;
   tokenizer?: GemmaTokenizer;
@@ -118,7 +120,8 @@ function checkOptions(o: StatsJobOptions): void {
     bad(`--shard must be i/n with 0 <= i < n, got ${o.shard.index}/${o.shard.count}`);
   }
   if (o.examplesPerBin !== undefined && !(Number.isInteger(o.examplesPerBin) && o.examplesPerBin >= 1)) bad(`examples per bin must be a positive integer, got ${o.examplesPerBin}`);
-  if (typeof o.errorLatents === 'number' && !(Number.isInteger(o.errorLatents) && o.errorLatents >= 0)) bad(`--error-latents must be "all" or a count, got ${o.errorLatents}`);
+  const n = typeof o.errorLatents === 'object' ? o.errorLatents.paper : o.errorLatents;
+  if (typeof n === 'number' && !(Number.isInteger(n) && n >= 0)) bad(`--error-latents needs a count >= 0, got ${n}`);
 }
 
 function chatTemplateOf(bundle: Bundle): ChatTemplate {
@@ -126,7 +129,8 @@ function chatTemplateOf(bundle: Bundle): ChatTemplate {
   return 'builtin' in t ? chatTemplateFor() : chatTemplateFor(t.text, t.file);
 }
 
-function runConfig(o: StatsJobOptions, bundle: Bundle, contextWindow: number): RunConfig {
+function runConfig(o: StatsJobOptions, bundle: Bundle, contextWindow: number, errorLatents: ErrorLatents): RunConfig {
+  const t = o.thresholds ?? DEFAULT_VERDICT_THRESHOLDS;
   return {
     crosscoderIdentity: bundle.crosscoder.identity,
     dictSize: bundle.crosscoder.dictSize,
@@ -137,8 +141,8 @@ function runConfig(o: StatsJobOptions, bundle: Bundle, contextWindow: number): R
     examplesPerBin: o.examplesPerBin ?? 20,
     shardCount: o.shard?.count ?? 1,
     textColumn: o.textColumn ?? 'text',
-    errorLatents: String(o.errorLatents ?? 'chat-only-count'),
-    thresholds: { ...(o.thresholds ?? DEFAULT_VERDICT_THRESHOLDS) },
+    errorLatents: errorLatentsName(errorLatents),
+    thresholds: { completeShrinkage: t.completeShrinkage, latentDecoupling: t.latentDecoupling, nuSign: t.nuSign ?? 'signed' },
   };
 }
 
@@ -162,7 +166,8 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
   const D = ckpt.dictSize;
   const cacheDir = opts.cacheDir ?? join(tmpdir(), 'latent-diff-cache');
   const contextWindow = opts.contextWindow ?? bundle.contextWindow;
-  const config = runConfig(opts, bundle, contextWindow);
+  const errorLatents = opts.errorLatents ?? defaultErrorLatents(D, bundle.dModel);
+  const config = runConfig(opts, bundle, contextWindow, errorLatents);
   const digest = configDigest(config);
   const thresholds = config.thresholds;
 
@@ -188,7 +193,7 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
     stat = readStaticState(join(stateDir(out), manifest.staticFile));
   } else {
     decoder = loadDecoderWeights(ckpt);
-    stat = { metrics, geo: decoderGeometry(decoder), errorSet: errorLatentSet(metrics, opts.errorLatents ?? 'chat-only-count', config.seed) };
+    stat = { metrics, geo: decoderGeometry(decoder), errorSet: errorLatentSet(metrics, errorLatents, config.seed) };
     const staticFile = nextStateFile('static');
     writeStaticState(join(stateDir(out), staticFile), stat);
     manifest = { format: STATE_FORMAT, version: STATE_VERSION, config, configDigest: digest, staticFile, skippedRecords: 0 };
@@ -220,11 +225,17 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
     let f0: number | undefined;
     let replaying = ps.recordsDone > 0;
     let skipped = m.skippedRecords;
+    let fraction: number | undefined;
     const checkpoint = (status: PhaseState['status']) => {
       const file = nextStateFile(phase);
       save(join(stateDir(out), file));
       const prev = m;
-      m = { ...m, [phase]: { ...ps, status, file, tokensBefore: cum }, skippedRecords: skipped };
+      const progress = {
+        shardTokens: (start.shardTokens ?? 0) + processed,
+        seconds: (start.seconds ?? 0) + (Date.now() - t0) / 1000,
+        fraction: status === 'done' ? 1 : fraction,
+      };
+      m = { ...m, [phase]: { ...ps, status, file, tokensBefore: cum, ...progress }, skippedRecords: skipped };
       writeManifest(out, m, prev);
     };
     const records = readDatasets(opts.data, {
@@ -275,15 +286,18 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
         }
       }
       ps.recordsDone = r.index + 1;
-      report(budget !== null ? Math.min(1, cum / budget) : r.fraction);
+      fraction = budget !== null ? Math.min(1, cum / budget) : r.fraction;
+      report(fraction);
       const now = Date.now();
-      if (hooks.signal?.aborted) {
-        checkpoint('running');
-        throw new StatsCancelledError(out);
-      }
-      if (now - lastCheckpoint >= (opts.checkpointSeconds ?? 60) * 1000) {
+      if (!hooks.signal?.aborted && now - lastCheckpoint >= (opts.checkpointSeconds ?? 60) * 1000) {
         checkpoint('running');
         lastCheckpoint = now;
+        await hooks.onCheckpoint?.(phase, ps.recordsDone);
+      }
+      if (hooks.signal?.aborted) {
+        checkpoint('running');
+        report(fraction, true);
+        throw new StatsCancelledError(out);
       }
     }
     checkpoint('done');
@@ -336,7 +350,8 @@ export function finishRun(out: string, m: Manifest, stat: StaticState, threshold
   };
   if (complete(m.scan)) {
     const { scan } = readScanState(join(stateDir(out), m.scan!.file), m.config.dictSize);
-    result.featureDf = writeFeatureTable(out, stat, scan, thresholds);
+    const c = m.config;
+    result.featureDf = writeFeatureTable(out, stat, scan, { errorLatents: c.errorLatents, seed: c.seed, thresholds, tokens: c.tokens });
   }
   if (complete(m.examples)) result.examplesDb = writeExamples(out, readExamplesState(join(stateDir(out), m.examples!.file)).examples);
   return result;
