@@ -4,8 +4,8 @@
  */
 import type { TensorRef } from './bundle/safetensors';
 
-export type ProviderSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu';
-export type ProviderInUse = 'cpu' | 'cuda' | 'webgpu';
+export type ProviderSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'dml';
+export type ProviderInUse = 'cpu' | 'cuda' | 'webgpu' | 'dml';
 
 /** Code normalisation of a dictionary_learning crosscoder (method.md 2.2): how s_j is computed. */
 export type CodeNormalization = 'crosscoder' | 'sae' | 'mixed' | 'none' | 'decoupled';
