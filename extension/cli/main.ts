@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 /** The latent-diff command line: subcommands over the same engine the extension uses. */
+// First: it decides which ONNX Runtime library the process loads.
+import './use-cuda-setup';
 import { isLatentDiffError } from '../engine/errors';
 import { projectRoot } from '../engine/paths';
 import { UsageError } from './args';
 import { ANALYZE_USAGE, runAnalyze } from './analyze';
 import { MERGE_USAGE, runMerge } from './merge';
+import { runSetupCuda, SETUP_CUDA_USAGE } from './setup-cuda';
 import { runStats, STATS_USAGE } from './stats';
 
 const USAGE = `Latent Diff: model diffing with crosscoders
@@ -16,7 +19,9 @@ usage:
 
   ${MERGE_USAGE.split('\n').join('\n  ')}
 
-  Benchmarks: npm run bench [encode|real|offline|webview]
+  ${SETUP_CUDA_USAGE.split('\n').join('\n  ')}
+
+  Benchmarks: npm run bench [encode|real|offline|webview|gpu]
 
   latent-diff --help`;
 
@@ -39,6 +44,9 @@ async function main(argv: string[]): Promise<number> {
     case 'merge':
       if (rest.includes('--help')) return out(MERGE_USAGE + '\n'), 0;
       return runMerge(rest);
+    case 'setup-cuda':
+      if (rest.includes('--help')) return out(SETUP_CUDA_USAGE + '\n'), 0;
+      return runSetupCuda(rest, out, (s) => process.stderr.write(`${s}\n`));
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

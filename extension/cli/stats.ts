@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { runStatsJob, StatsCancelledError, type StatsJobOptions, type StatsJobResult } from '../engine/analysis/stats/stats-job';
 import { defaultCacheDir, demoBundleDir, projectRoot } from '../engine/paths';
 import type { ProviderSetting } from '../engine/types';
+import { providerSettings } from '../engine/worker/providers';
 import { intFlag, parseArgs, UsageError, type ParsedArgs } from './args';
+import { reportProvider } from './provider-note';
 
 export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle DIR] [--tokens N] [--shard i/n] [--seed S]
                   [--error-latents all|N] [--resume] [--max-from DIR]
@@ -26,7 +28,7 @@ export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle
   --bad-lines P         skip (default) or fail on a record that cannot be read
   --text-column NAME    Parquet text column (default "text")
   --context N           tokens per record, longer ones are truncated (default: the bundle's context window)
-  --provider P          auto | cpu | cuda | webgpu (default auto)
+  --provider P          ${providerSettings().join(" | ")} (default auto)
   --checkpoint-seconds N  seconds between checkpoints (default 60)
   --cs-threshold X      Complete Shrinkage when nu_eps >= X (default 0.2)
   --ld-threshold X      Latent Decoupling when nu_r >= X (default 0.5)
@@ -88,7 +90,7 @@ export function statsOptions(argv: string[], root: string): StatsJobOptions {
     badRecords: oneOf(args, 'bad-lines', ['skip', 'fail'] as const, 'skip'),
     textColumn: args.flags.get('text-column')?.[0],
     contextWindow: intFlag(args, 'context', 2),
-    provider: oneOf<ProviderSetting>(args, 'provider', ['auto', 'cpu', 'cuda', 'webgpu'], 'auto'),
+    provider: oneOf<ProviderSetting>(args, 'provider', providerSettings(), 'auto'),
     checkpointSeconds: intFlag(args, 'checkpoint-seconds', 0),
     cacheDir: defaultCacheDir(),
     thresholds: { completeShrinkage: floatFlag(args, 'cs-threshold', 0.2), latentDecoupling: floatFlag(args, 'ld-threshold', 0.5) },
@@ -135,6 +137,7 @@ export async function runStats(argv: string[], root = projectRoot(__dirname)): P
     });
     if (tty) process.stderr.write('\n');
     process.stdout.write(statsSummary(result));
+    reportProvider(result);
     return 0;
   } catch (e) {
     if (e instanceof StatsCancelledError) {

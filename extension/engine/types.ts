@@ -97,6 +97,10 @@ export interface LatentSummary {
 export interface AnalysisResult {
   bundle: BundleInfo;
   provider: ProviderInUse;
+  /** Why a preferred provider was not used (each one skipped, and why). */
+  providerNote?: string;
+  /** The WebGPU adapter, when the provider is webgpu. */
+  adapter?: string;
   kind: 'plain' | 'chat';
   tokens: TokenInfo[];
   /** Per token, its top-k latents by scaled activation, descending, zeros dropped. */

@@ -243,6 +243,8 @@ export class Analyzer {
     return {
       bundle: this.info,
       provider: this.choice.current ?? 'cpu',
+      ...(this.choice.fallbackReason ? { providerNote: this.choice.fallbackReason } : {}),
+      ...(this.choice.adapter ? { adapter: this.choice.adapter } : {}),
       kind: doc.kind,
       tokens: doc.tokens,
       top,

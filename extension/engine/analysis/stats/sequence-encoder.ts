@@ -22,6 +22,8 @@ export interface EncodedSequence {
 export interface SequenceEncoder {
   encode(ids: Int32Array): Promise<EncodedSequence>;
   readonly provider: string;
+  /** Why a preferred provider was not used. */
+  readonly providerNote?: string;
   dispose(): Promise<void>;
 }
 
@@ -49,6 +51,9 @@ export async function openSequenceEncoder(bundle: Bundle, metrics: LatentMetrics
   });
   return {
     provider: choice.current ?? 'cpu',
+    get providerNote() {
+      return choice.fallbackReason;
+    },
     async encode(ids) {
       const list = Array.from(ids);
       const xBase = await base.residual(list);
