@@ -8,7 +8,7 @@ import { TAG_CODES, type AnalysisResult, type LatentMetrics, type ProviderSettin
 import { standaloneTokenHtml } from '../host/export-html';
 import { latentSeries } from '../host/highlight-series';
 import { exportData } from '../host/webview-payloads';
-import { providerSettings } from '../engine/worker/providers';
+import { providerSettings } from '../engine/runtime/provider-settings';
 import { intFlag, parseArgs, UsageError } from './args';
 import { reportProvider } from './provider-note';
 

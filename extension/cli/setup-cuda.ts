@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { LatentDiffError } from '../engine/errors';
 import { defaultDataDir } from '../engine/paths';
-import { CUDA_SYSTEM_LIBRARIES, cudaSetupDir, PACKAGE_ID, setupCuda, type CudaSetupResult } from '../engine/runtime/cuda-setup';
+import { cudaSetupDir, cudaSetupSummary, PACKAGE_ID, setupCuda } from '../engine/runtime/cuda-setup';
 import { parseArgs, UsageError } from './args';
 
 export const SETUP_CUDA_USAGE = `latent-diff setup-cuda [--from PATH | --download] [--into DIR] [--json]
@@ -13,16 +13,6 @@ export const SETUP_CUDA_USAGE = `latent-diff setup-cuda [--from PATH | --downloa
   --into DIR        storage folder (default: ${defaultDataDir()}); for the extension give its global
                     storage, e.g. ~/.config/Code/User/globalStorage/latent-diff.latent-diff
   --json            print one JSON object`;
-
-export function setupSummary(r: CudaSetupResult): string {
-  const lines = [`CUDA provider for ONNX Runtime ${r.version} installed in ${r.dir} (from ${r.source})`, ...r.notes.map((n) => `note: ${n}`)];
-  if (r.missingSystemLibraries.length) {
-    lines.push(`not loadable here: ${r.missingSystemLibraries.join(', ')}. The CUDA provider needs CUDA 12 and cuDNN 9 on the library path (LD_LIBRARY_PATH or ldconfig); until then analyses fall back to another provider and say why.`);
-  } else {
-    lines.push(`CUDA 12 and cuDNN 9 libraries load (${CUDA_SYSTEM_LIBRARIES.join(', ')}). Use --provider cuda or auto.`);
-  }
-  return lines.join('\n') + '\n';
-}
 
 export async function runSetupCuda(argv: string[], out: (s: string) => void, onProgress: (s: string) => void): Promise<number> {
   const args = parseArgs(argv, { from: 'string', download: 'bool', into: 'string', json: 'bool' });
@@ -38,6 +28,6 @@ export async function runSetupCuda(argv: string[], out: (s: string) => void, onP
     consent: args.flags.has('download'),
     onProgress,
   });
-  out(args.flags.has('json') ? JSON.stringify(result) + '\n' : setupSummary(result));
+  out(args.flags.has('json') ? JSON.stringify(result) + '\n' : cudaSetupSummary(result).join('\n') + '\n');
   return 0;
 }

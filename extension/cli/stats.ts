@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { runStatsJob, StatsCancelledError, type StatsJobOptions, type StatsJobResult } from '../engine/analysis/stats/stats-job';
 import { defaultCacheDir, demoBundleDir, projectRoot } from '../engine/paths';
 import type { ProviderSetting } from '../engine/types';
-import { providerSettings } from '../engine/worker/providers';
+import { providerSettings } from '../engine/runtime/provider-settings';
 import { intFlag, parseArgs, UsageError, type ParsedArgs } from './args';
 import { reportProvider } from './provider-note';
 

@@ -4,6 +4,7 @@
  * never from the workspace: a repository must not make the extension load a model or write elsewhere.
  */
 import * as vscode from 'vscode';
+import { providerSettings } from '../engine/runtime/provider-settings';
 import type { ProviderSetting } from '../engine/types';
 import type { ClassifyThresholds } from '../protocol/messages';
 
@@ -45,7 +46,7 @@ export function readSettings(): Settings {
   const normalization = c.get<string>('normalization', 'text-max');
   return {
     bundlePath: restricted('bundlePath', '').trim(),
-    provider: (['auto', 'cpu', 'cuda', 'webgpu'].includes(provider) ? provider : 'auto') as ProviderSetting,
+    provider: (providerSettings().includes(provider as ProviderSetting) ? provider : 'auto') as ProviderSetting,
     contextWindow: Math.round(clampNumber(c.get('contextWindow'), 0, 1 << 20, 0)),
     topK: Math.round(clampNumber(c.get('topK'), 1, 256, 10)),
     normalization: (['text-max', 'stats-max', 'number'].includes(normalization) ? normalization : 'text-max') as NormalizationMode,

@@ -94,6 +94,10 @@ export class Analyzer {
     return this.choice.fallbackReason;
   }
 
+  get adapter(): string | undefined {
+    return this.choice.adapter;
+  }
+
   private sessionOptions(): ort.InferenceSession.SessionOptions {
     const prepack = this.opts.disablePrepacking === false ? '0' : '1';
     return withGraphDefaults({ extra: { session: { disable_prepacking: prepack } } });

@@ -196,6 +196,17 @@ export async function setupCuda(opts: CudaSetupOptions): Promise<CudaSetupResult
   }
 }
 
+/** What a setup did and what is still missing, one line each, for the CLI and the Output channel. */
+export function cudaSetupSummary(r: CudaSetupResult): string[] {
+  const lines = [`CUDA provider for ONNX Runtime ${r.version} installed in ${r.dir} (from ${r.source})`, ...r.notes.map((n) => `note: ${n}`)];
+  if (r.missingSystemLibraries.length) {
+    lines.push(`not loadable here: ${r.missingSystemLibraries.join(', ')}. The CUDA provider needs CUDA 12 and cuDNN 9 on the library path (LD_LIBRARY_PATH or ldconfig); until then analyses fall back to another provider and say why.`);
+  } else {
+    lines.push(`CUDA 12 and cuDNN 9 libraries load (${CUDA_SYSTEM_LIBRARIES.join(', ')}). Use the provider cuda or auto.`);
+  }
+  return lines;
+}
+
 /** What a setup folder holds, or undefined when there is none for this version. */
 export function readCudaSetup(dir: string): { onnxruntimeVersion: string; source: string } | undefined {
   try {

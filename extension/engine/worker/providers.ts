@@ -23,11 +23,6 @@ export function providerCandidates(setting: ProviderSetting): ProviderInUse[] {
   }
 }
 
-/** The providers a setting may name on this platform (DirectML is only in the Windows build). */
-export function providerSettings(platform = process.platform): ProviderSetting[] {
-  return platform === 'win32' ? ['auto', 'cpu', 'cuda', 'webgpu', 'dml'] : ['auto', 'cpu', 'cuda', 'webgpu'];
-}
-
 const CUDA_LIBRARIES = process.platform === 'win32'
   ? ['onnxruntime_providers_shared.dll', 'onnxruntime_providers_cuda.dll']
   : ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'];
