@@ -158,4 +158,6 @@ test('with a setup, ONNX Runtime loads its core library from the setup folder an
   assert.equal(report.provider, 'cpu');
   // Found beside the copied core library (else "unavailable ... not beside"), then failed to load: placeholders.
   assert.match(report.providerNote, /^cuda failed \(.*[Ff]ailed to load.*\); using cpu$/);
+  // ORT's own log names the file it tried: the shared provider library in the setup folder.
+  assert.ok(run.stderr.includes(join(dir, 'libonnxruntime_providers_shared.so')), run.stderr);
 });
