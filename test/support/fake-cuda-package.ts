@@ -39,23 +39,24 @@ export function writeFakePackageFile(file: string, p: FakePackage): void {
     const packed = deflateRawSync(data);
     const nameBytes = Buffer.from(name);
     const crc = crc32(data);
+    // Local and central headers hold the same crc / sizes / name length, 2 bytes further on in the central one.
+    const sizes = (b: Buffer, at: number) => {
+      b.writeUInt32LE(crc, at);
+      b.writeUInt32LE(packed.length, at + 4);
+      b.writeUInt32LE(data.length, at + 8);
+      b.writeUInt16LE(nameBytes.length, at + 12);
+    };
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(packed.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
+    sizes(local, 14);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
     central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(packed.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
+    sizes(central, 16);
     central.writeUInt32LE(offset, 42);
     locals.push(local, nameBytes, packed);
     centrals.push(central, nameBytes);
