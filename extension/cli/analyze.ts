@@ -8,7 +8,9 @@ import { TAG_CODES, type AnalysisResult, type LatentMetrics, type ProviderSettin
 import { standaloneTokenHtml } from '../presentation/export-html';
 import { latentSeries } from '../presentation/highlight-series';
 import { exportData } from '../presentation/webview-payloads';
+import { providerSettings } from '../engine/runtime/provider-settings';
 import { intFlag, parseArgs, UsageError } from './args';
+import { reportProvider } from './provider-note';
 
 export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT]
   Analyse FILE (plain text, a chat as JSON/JSONL with "messages", or <start_of_turn> turns).
@@ -18,7 +20,7 @@ export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent 
   --contributions   with --latent: each model's contribution norm f_j * ||d_j^m|| per token
   --json            print one JSON object
   --html OUT        write a standalone coloured-token page to OUT
-  --provider P      auto | cpu | cuda | webgpu (default auto)
+  --provider P      ${providerSettings().join(' | ')} (default auto)
   --mode M          auto | plain | chat (default auto)
   --context N       context window in tokens (default: the bundle's)`;
 
@@ -32,6 +34,8 @@ function jsonReport(r: AnalysisResult, m: LatentMetrics): unknown {
   return {
     bundle: r.bundle,
     provider: r.provider,
+    providerNote: r.providerNote ?? null,
+    ...(r.adapter ? { adapter: r.adapter } : {}),
     kind: r.kind,
     tokens: r.tokens.map((t, i) => ({ id: t.id, text: t.text, start: t.start, end: t.end, template: t.template, top: r.top[i] })),
     latents: r.latents.map((l) => ({ latent: l.latent, max: l.max, count: l.count, argmaxToken: l.argmaxToken, deltaNorm: m.deltaNorm[l.latent], tag: TAG_CODES[m.tag[l.latent]] })),
@@ -49,7 +53,7 @@ export async function runAnalyze(argv: string[], root: string, out: (s: string) 
   if (args.positional.length !== 1) throw new UsageError('analyze needs exactly one FILE');
   if (args.flags.has('json') && args.flags.has('html')) throw new UsageError('--json and --html cannot be used together');
   const provider = (args.flags.get('provider')?.[0] ?? 'auto') as ProviderSetting;
-  if (!['auto', 'cpu', 'cuda', 'webgpu'].includes(provider)) throw new UsageError(`--provider must be auto, cpu, cuda or webgpu, got "${provider}"`);
+  if (!providerSettings().includes(provider)) throw new UsageError(`--provider must be ${providerSettings().join(', ')}; got "${provider}"`);
   const mode = (args.flags.get('mode')?.[0] ?? 'auto') as 'auto' | 'plain' | 'chat';
   if (!['auto', 'plain', 'chat'].includes(mode)) throw new UsageError(`--mode must be auto, plain or chat, got "${mode}"`);
   const latents = (args.flags.get('latent') ?? []).map((v) => {
@@ -77,6 +81,8 @@ export async function runAnalyze(argv: string[], root: string, out: (s: string) 
     } else {
       out(textReport(result, metrics));
     }
+    // With --json the note is in the object; otherwise it goes to stderr, out of the report's way.
+    if (!args.flags.has('json')) reportProvider(result);
   } finally {
     await analyzer.dispose();
   }

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The latent-diff command line: subcommands over the same engine the extension uses. */
+// First: it decides which ONNX Runtime library the process loads.
+import './use-cuda-setup';
 import { isLatentDiffError } from '../engine/errors';
 import { projectRoot } from '../engine/paths';
 import { UsageError } from './args';
@@ -7,6 +9,7 @@ import { ANALYZE_USAGE, runAnalyze } from './analyze';
 import { GENERATE_USAGE, runGenerate } from './generate';
 import { KL_USAGE, runKlCommand } from './kl';
 import { MERGE_USAGE, runMerge } from './merge';
+import { runSetupCuda, SETUP_CUDA_USAGE } from './setup-cuda';
 import { runStats, STATS_USAGE } from './stats';
 import { runStatsStatus, STATUS_USAGE } from './stats-status';
 
@@ -25,7 +28,9 @@ usage:
 
   ${STATUS_USAGE.split('\n').join('\n  ')}
 
-  Benchmarks: npm run bench [encode|real|offline|webview]
+  ${SETUP_CUDA_USAGE.split('\n').join('\n  ')}
+
+  Benchmarks: npm run bench [encode|real|offline|webview|gpu]
 
   latent-diff --help`;
 
@@ -59,6 +64,9 @@ async function main(argv: string[]): Promise<number> {
     case 'stats-status':
       if (rest.includes('--help')) return out(STATUS_USAGE + '\n'), 0;
       return runStatsStatus(rest);
+    case 'setup-cuda':
+      if (rest.includes('--help')) return out(SETUP_CUDA_USAGE + '\n'), 0;
+      return runSetupCuda(rest, out, (s) => process.stderr.write(`${s}\n`));
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -8,10 +8,12 @@ import { PIPELINE_PHASES, runPipelinePhase, type PipelinePhase } from '../engine
 import { runStatsJob, StatsCancelledError, type StatsJobHooks, type StatsJobOptions, type StatsJobResult } from '../engine/analysis/stats/stats-job';
 import { defaultCacheDir, demoBundleDir, projectRoot } from '../engine/paths';
 import type { ProviderSetting } from '../engine/types';
+import { providerSettings } from '../engine/runtime/provider-settings';
 import { intFlag, parseArgs, UsageError, type ParsedArgs } from './args';
 import { autoShard } from './shard-auto';
 import { splitShellWords, submitPipeline } from './slurm-submit';
 import { testHookFor } from './test-hooks';
+import { reportProvider } from './provider-note';
 
 export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle DIR] [--tokens N] [--shard i/n|auto] [--seed S]
                   [--error-latents paper|chat-only|all|N] [--resume] [--max-from DIR] [--slurm N [--sbatch ARGS] [--dry-run]]
@@ -48,7 +50,7 @@ export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle
   --bad-lines P         skip (default) or fail on a record that cannot be read
   --text-column NAME    Parquet text column (default "text")
   --context N           tokens per record, longer ones are truncated (default: the bundle's context window)
-  --provider P          auto | cpu | cuda | webgpu (default auto)
+  --provider P          ${providerSettings().join(" | ")} (default auto)
   --checkpoint-seconds N  seconds between checkpoints (default 60)
   --cs-threshold X      Complete Shrinkage when nu_eps >= X (default 0.2)
   --ld-threshold X      Latent Decoupling when nu_r >= X (default 0.5)
@@ -121,7 +123,7 @@ export function statsOptions(argv: string[], root: string, env: NodeJS.ProcessEn
     badRecords: oneOf(args, 'bad-lines', ['skip', 'fail'] as const, 'skip'),
     textColumn: args.flags.get('text-column')?.[0],
     contextWindow: intFlag(args, 'context', 2),
-    provider: oneOf<ProviderSetting>(args, 'provider', ['auto', 'cpu', 'cuda', 'webgpu'], 'auto'),
+    provider: oneOf<ProviderSetting>(args, 'provider', providerSettings(), 'auto'),
     checkpointSeconds: intFlag(args, 'checkpoint-seconds', 0),
     cacheDir: defaultCacheDir(),
     thresholds: {
@@ -217,10 +219,12 @@ export async function runStats(argv: string[], root = projectRoot(__dirname)): P
       const what = `${phase}${phase === 'scan' || phase === 'examples' ? ` of shard ${opts.shard!.index}/${opts.shard!.count}` : ''}`;
       process.stdout.write(r.ran ? `${what}: done in ${r.folder}\n` : `${what}: already done in ${r.folder}, nothing to do\n`);
       if (r.result?.featureDf && r.result.examplesDb) process.stdout.write(`wrote ${r.result.featureDf}\nwrote ${r.result.examplesDb}\n`);
+      if (r.result) reportProvider(r.result);
     } else {
       const result = await runStatsJob(opts, hooks);
       if (tty) process.stderr.write('\n');
       process.stdout.write(statsSummary(result));
+      reportProvider(result);
     }
     reportEncoded();
     return 0;

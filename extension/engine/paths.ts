@@ -20,3 +20,8 @@ export function demoBundleDir(root: string): string {
 export function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'latent-diff');
 }
+
+/** Per-user data that outlives caches: the CLI's CUDA setup (the extension uses its global storage). */
+export function defaultDataDir(): string {
+  return join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'latent-diff');
+}

@@ -4,8 +4,8 @@
  */
 import type { TensorRef } from './bundle/safetensors';
 
-export type ProviderSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu';
-export type ProviderInUse = 'cpu' | 'cuda' | 'webgpu';
+export type ProviderSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'dml';
+export type ProviderInUse = 'cpu' | 'cuda' | 'webgpu' | 'dml';
 
 /** Code normalisation of a dictionary_learning crosscoder (method.md 2.2): how s_j is computed. */
 export type CodeNormalization = 'crosscoder' | 'sae' | 'mixed' | 'none' | 'decoupled';
@@ -97,6 +97,10 @@ export interface LatentSummary {
 export interface AnalysisResult {
   bundle: BundleInfo;
   provider: ProviderInUse;
+  /** Why a preferred provider was not used (each one skipped, and why). */
+  providerNote?: string;
+  /** The WebGPU adapter, when the provider is webgpu. */
+  adapter?: string;
   kind: 'plain' | 'chat';
   tokens: TokenInfo[];
   /** Per token, its top-k latents by scaled activation, descending, zeros dropped. */

@@ -14,7 +14,8 @@ import { TokenHover } from './hover';
 import { LatentPages } from './latent-pages';
 import { LatentsView } from './latents-view';
 import { LiveAnalysis } from './live-analysis';
-import { disposeLog } from './log';
+import { setupCudaCommand } from './gpu-setup';
+import { disposeLog, log } from './log';
 import { Session } from './session';
 import { affectsSettings } from './settings';
 import { StatusBar } from './status-bar';
@@ -56,6 +57,10 @@ export function activate(context: vscode.ExtensionContext): void {
       statusBar.update();
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => annotations.reopen()),
+    vscode.commands.registerCommand('latentDiff.setupCuda', () => setupCudaCommand(context, () => session.closeBundle()).catch((e: Error) => {
+      log().error(`setup-cuda: ${e.message}`);
+      void vscode.window.showErrorMessage(`Latent Diff: CUDA setup failed: ${e.message}`);
+    })),
   );
   if (session.settings.liveAnalysis) live.setEnabled(true);
   // `npm start` opens a sample and asks for it to be analysed as soon as the window is up.

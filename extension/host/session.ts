@@ -12,6 +12,8 @@ import {
   MAX_EXACT_LATENTS, NO_HIGHLIGHT, chatSpecificLatents, chatSpecificitySeries, klSeries, latentSeries,
   type HighlightData, type HighlightRequest, type LatentStats,
 } from '../presentation/highlight-series';
+import { reportProvider, useCudaSetupBeforeWorker } from './gpu-setup';
+import { log } from './log';
 import { readSettings, type Settings } from './settings';
 import { bundleStatsFile } from '../engine/analysis/latent-stats';
 import type { ExamplesReply } from '../engine/analysis/analyzer';
@@ -28,6 +30,7 @@ export interface OpenBundle {
   info: BundleInfo;
   provider: ProviderInUse;
   providerNote?: string;
+  adapter?: string;
   isDemo: boolean;
   statsFile?: string;
   examplesFile?: string;
@@ -144,6 +147,7 @@ export class Session implements vscode.Disposable {
     const key = this.engineKey(this.settings);
     if (!this.client || this.clientKey !== key) {
       this.client?.dispose();
+      useCudaSetupBeforeWorker(this.context);
       this.client = new InferenceClient({
         workerScript: this.context.asAbsolutePath(join('dist', 'worker.js')),
         provider: this.settings.provider,
@@ -181,8 +185,9 @@ export class Session implements vscode.Disposable {
       const client = this.getClient();
       const reply = await this.track('Opening the bundle…', client.openBundle(dir));
       const files = await bundleFiles(dir);
-      const open: OpenBundle = { dir, info: reply.info, provider: reply.provider, providerNote: reply.providerNote, isDemo, ...files };
+      const open: OpenBundle = { dir, info: reply.info, provider: reply.provider, providerNote: reply.providerNote, adapter: reply.adapter, isDemo, ...files };
       if (this.client !== client) throw new CancelledError();
+      log().info(`opened ${reply.info.name} (${dir})`);
       this.bundle = open;
       this.bundleEmitter.fire(open);
       return open;
@@ -305,6 +310,7 @@ export class Session implements vscode.Disposable {
       const version = document.version;
       const text = range ? document.getText(range) : document.getText();
       const base = range ? document.offsetAt(range.start) : 0;
+      const started = Date.now();
       const result = await this.track('Analysing…', this.getClient().analyze(text, {
         topK: this.settings.topK, latents: this.exactLatentsWanted(), mode: 'auto', docName: document.uri.fsPath || document.uri.toString(),
       }, signal));
@@ -312,7 +318,9 @@ export class Session implements vscode.Disposable {
       const name = document.uri.path.split('/').pop() || document.uri.toString();
       const title = range ? `${name} (lines ${range.start.line + 1}–${range.end.line + 1})` : name;
       this.refining?.abort();
-      if (this.bundle) this.bundle.provider = result.provider;
+      log().info(`analysed ${title}: ${result.tokens.length} tokens in ${Date.now() - started} ms on ${result.provider}`);
+      if (this.bundle) Object.assign(this.bundle, { provider: result.provider, providerNote: result.providerNote, adapter: result.adapter });
+      reportProvider(this.settings.provider, result);
       this.analysis = { uri: document.uri, version, base, length: text.length, title, result };
       this.analysisEmitter.fire(this.analysis);
       this.recomputeHighlight();
@@ -336,6 +344,7 @@ export class Session implements vscode.Disposable {
         });
     } catch (e) {
       if (e instanceof CancelledError) return undefined;
+      log().error(`analysis of ${document.uri.toString()} failed: ${(e as Error).message}`);
       throw e;
     }
   }

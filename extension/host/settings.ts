@@ -4,6 +4,7 @@
  * never from the workspace: a repository must not make the extension load a model or write elsewhere.
  */
 import * as vscode from 'vscode';
+import { providerSettings } from '../engine/runtime/provider-settings';
 import type { ProviderSetting } from '../engine/types';
 import type { ClassifyThresholds } from '../protocol/messages';
 
@@ -57,7 +58,8 @@ export function readSettings(): Settings {
   const normalization = c.get<string>('normalization', 'text-max');
   return {
     bundlePath: restricted('bundlePath', '').trim(),
-    provider: (['auto', 'cpu', 'cuda', 'webgpu'].includes(provider) ? provider : 'auto') as ProviderSetting,
+    // Every provider is accepted: one this platform lacks (dml off Windows) falls back with a note saying why.
+    provider: (providerSettings('win32').includes(provider as ProviderSetting) ? provider : 'auto') as ProviderSetting,
     contextWindow: Math.round(clampNumber(c.get('contextWindow'), 0, 1 << 20, 0)),
     topK: Math.round(clampNumber(c.get('topK'), 1, 256, 10)),
     normalization: (['text-max', 'stats-max', 'number'].includes(normalization) ? normalization : 'text-max') as NormalizationMode,

@@ -6,6 +6,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import type { ProviderInUse } from '../engine/types';
+import { reportProvider, useCudaSetupBeforeWorker } from './gpu-setup';
 import { StatsCancelledError } from '../engine/analysis/stats/stats-cancelled';
 import { runStatsInWorker } from '../engine/worker/stats-client';
 import type { Session } from './session';
@@ -40,6 +42,7 @@ export async function computeStatistics(context: vscode.ExtensionContext, sessio
   if (resume === undefined) return;
   const { thresholds, provider } = session.settings;
   let skipped = 0;
+  useCudaSetupBeforeWorker(context);
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Latent Diff: statistics', cancellable: true },
     async (progress, token) => {
@@ -72,6 +75,7 @@ export async function computeStatistics(context: vscode.ExtensionContext, sessio
     void vscode.window.showInformationMessage('Latent Diff: statistics cancelled. The checkpoint is saved; run the command again to resume.');
     return;
   }
+  reportProvider(provider, { provider: result.provider as ProviderInUse, providerNote: result.providerNote });
   if (!result.featureDf) throw new Error(`the statistics run in ${out} finished without a feature_df.csv`);
   session.useComputedStatistics(await session.readStats(result.featureDf), result.examplesDb);
   const note = skipped ? ` ${skipped} unreadable record(s) were skipped.` : '';

@@ -34,7 +34,7 @@ export class StatusBar implements vscode.Disposable {
     const tip = new vscode.MarkdownString();
     tip.appendMarkdown('**Latent Diff**\n\n');
     tip.appendText(`Bundle: ${b ? `${b.info.name} (${b.dir})` : 'opens on first analysis'}\n`);
-    if (b) tip.appendText(`\nProvider: ${b.provider}${b.providerNote ? ` (${b.providerNote})` : ''}\n`);
+    if (b) tip.appendText(`\nProvider: ${b.provider}${b.adapter ? ` on ${b.adapter}` : ''}${b.providerNote ? ` (${b.providerNote})` : ''}\n`);
     tip.appendText(`\nHighlight: ${parts.slice(b ? 2 : 1).join('') || 'none'}\n`);
     if (s.busy) tip.appendText(`\n${s.busy}\n`);
     tip.appendText(`\nLive analysis: ${this.isLive() ? 'on' : 'off'}. Click to show the token panel.`);

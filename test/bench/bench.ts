@@ -41,7 +41,7 @@ export function fillUniform(a: Float32Array, seed: number, scale: number, offset
 }
 
 /**
- * Runs a benchmark's stages as child processes of its own file (`node --import tsx FILE MODE DIR ...args`)
+ * Runs a benchmark's stages as child processes of its own file (`node [--import tsx] FILE MODE DIR ...args`)
  * over a temporary folder for multi-GB weights, which is deleted afterwards, also on error or Ctrl+C.
  * Each stage in its own process keeps peak-memory figures of one stage apart from the others.
  */
@@ -53,7 +53,8 @@ export async function runStagesInChildren(benchFile: string, label: string, args
     process.exit(130);
   };
   const child = (mode: string) => new Promise<void>((res, rej) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', benchFile, mode, dir, ...args], { stdio: 'inherit' });
+    // The parent's own Node options (`--import tsx` under npm run bench; none in a bundled bench).
+    const p = spawn(process.execPath, [...process.execArgv, benchFile, mode, dir, ...args], { stdio: 'inherit' });
     p.on('error', rej);
     p.on('exit', (code, signal) => (code === 0 ? res() : rej(new Error(`${label} bench: ${mode} child failed (${signal ?? `exit ${code}`})`))));
   });

@@ -97,6 +97,10 @@ export class Analyzer {
     return this.choice.fallbackReason;
   }
 
+  get adapter(): string | undefined {
+    return this.choice.adapter;
+  }
+
   /** Loads the tokenizer, both models and the crosscoder once; concurrent callers share the work. */
   load(progress: Progress = () => {}): Promise<Loaded> {
     this.loaded ??= (async () => {
@@ -237,6 +241,8 @@ export class Analyzer {
     return {
       bundle: this.info,
       provider: this.choice.current ?? 'cpu',
+      ...(this.choice.fallbackReason ? { providerNote: this.choice.fallbackReason } : {}),
+      ...(this.choice.adapter ? { adapter: this.choice.adapter } : {}),
       kind: doc.kind,
       tokens: doc.tokens,
       top,

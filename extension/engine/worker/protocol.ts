@@ -13,6 +13,7 @@ export interface OpenReply {
   /** Known once a model has loaded; until then the provider the setting will try first. */
   provider: ProviderInUse;
   providerNote?: string;
+  adapter?: string;
 }
 
 export interface TokenTexts {

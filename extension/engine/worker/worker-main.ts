@@ -50,7 +50,7 @@ async function handle(msg: Exclude<ToWorker, { type: 'cancel' }>): Promise<Worke
       await analyzer?.dispose();
       analyzer = next;
       const provider: ProviderInUse = next.provider ?? expectedProvider(msg.options.provider);
-      return { info: next.info, provider, providerNote: next.providerNote };
+      return { info: next.info, provider, providerNote: next.providerNote, adapter: next.adapter };
     }
     case 'analyze':
       return requireAnalyzer().analyze(msg.text, msg.request, checkpoint, progress);

@@ -17,6 +17,8 @@ export interface EncodedSequence {
 export interface SequenceEncoder {
   encode(ids: Int32Array): Promise<EncodedSequence>;
   readonly provider: string;
+  /** Why a preferred provider was not used. */
+  readonly providerNote?: string;
   dispose(): Promise<void>;
 }
 
@@ -26,6 +28,9 @@ export async function openSequenceEncoder(bundle: Bundle, metrics: LatentMetrics
     const runner = await pair.crosscoder(metrics, { topK: 1, outputs: { top: false, summary: false, selected: false, raw: true, recon: false } });
     return {
       provider: pair.provider,
+      get providerNote() {
+        return pair.choice.fallbackReason;
+      },
       async encode(ids) {
         const list = Array.from(ids);
         const { resid: xBase } = await pair.base.firstHalf(list);

@@ -105,6 +105,8 @@ export interface StatsJobResult {
   shardCount: number;
   skippedRecords: number;
   provider: string;
+  /** Why a preferred provider was not used. */
+  providerNote?: string;
 }
 
 export { StatsCancelledError };
@@ -336,7 +338,7 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
   } finally {
     if (!hooks.encoder) await encoder.dispose();
   }
-  return finishRun(out, m, stat, thresholds, encoder.provider);
+  return { ...finishRun(out, m, stat, thresholds, encoder.provider), ...(encoder.providerNote ? { providerNote: encoder.providerNote } : {}) };
 }
 
 /** Writes feature_df.csv / examples.db where the folder's state covers every shard. */
