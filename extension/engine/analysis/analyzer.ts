@@ -9,7 +9,8 @@ import { LatentDiffError } from '../errors';
 import { openExamplesDb, type Example, type ExamplesDb } from './examples-db';
 import { runGeneration, type GenerateRequest, type GenerationEvent, type GenerationResult } from './generate/generate-request';
 import { bundleStatsFile, loadLatentStats, type LatentStats } from './latent-stats';
-import type { CrosscoderRunner } from '../runtime/crosscoder-runner';
+import { updateLiveDocument, type LiveDocument } from './live-document';
+import type { CrosscoderRunner, EncodeResult } from '../runtime/crosscoder-runner';
 import { loadOrComputeLatentMetrics } from '../latents/metrics-cache';
 import { tokenizeDocument } from '../text/document';
 import { graphOptions, ModelPair } from '../runtime/model-pair';
@@ -70,6 +71,8 @@ export class Analyzer {
   private readonly examplesDbs = new Map<string, ExamplesDb>();
   private lastResiduals: { key: string; xBase: Float32Array; xChat: Float32Array } | undefined;
   private statsInstance: LatentStats | undefined;
+  /** The last single-window document's caches and results, for re-analysis from the first changed token. */
+  private live: LiveDocument | undefined;
   private readonly choice: ProviderChoice = {};
 
   private constructor(
@@ -167,6 +170,35 @@ export class Analyzer {
     return { xBase, xChat };
   }
 
+  /**
+   * Per-token top-k, per-latent summary and selected latents' activations for a document. A document that
+   * fits one context window goes through the live document (models rerun from the first changed token);
+   * longer ones run window by window.
+   */
+  private async encodeDocument(l: Loaded, mode: string, text: string, ids: number[], window: number, topK: number, select: number[], checkpoint: Checkpoint, progress: Progress): Promise<Pick<EncodeResult, 'topValues' | 'topIndices' | 'latentMax' | 'latentCount' | 'latentArgmax' | 'selected'>> {
+    const T = ids.length;
+    const d = this.bundle.dModel;
+    const runner = await this.runner(l, topK);
+    if (T <= window && T * d <= MAX_CACHED_RESIDUAL) {
+      progress('base', `Running ${l.pair.base.name} on ${T} tokens`);
+      const stage = async (next: 'chat' | 'crosscoder') => {
+        await checkpoint();
+        progress(next, next === 'chat' ? `Running ${l.pair.chat.name} on ${T} tokens` : 'Running the crosscoder');
+      };
+      const live = await updateLiveDocument(this.live, `${mode}\u0000${window}`, ids, l.pair, runner, select, stage);
+      checkFinite(live.xBase, this.bundle.base);
+      checkFinite(live.xChat, this.bundle.chat);
+      this.live = live;
+      const all = live.prefixes[live.prefixes.length - 1].summary;
+      return { topValues: live.topValues, topIndices: live.topIndices, latentMax: all.max, latentCount: all.count, latentArgmax: all.argmax, selected: live.selected };
+    }
+    this.live = undefined;
+    const { xBase, xChat } = await this.residuals(l, `${mode}\u0000${window}\u0000${text}`, ids, window, checkpoint, progress);
+    await checkpoint();
+    progress('crosscoder', 'Running the crosscoder');
+    return runner.encode(xBase, xChat, T, select);
+  }
+
   async analyze(text: string, req: AnalyzeRequest = {}, checkpoint: Checkpoint = async () => {}, progress: Progress = () => {}): Promise<AnalysisResult> {
     if (text.trim() === '') throw new LatentDiffError(req.docName, 'the document is empty: there is nothing to analyse', 'empty-document');
     const maxTokens = this.opts.maxTokens ?? Math.min(DEFAULT_MAX_TOKENS, Math.floor(MAX_RESIDUAL_FLOATS / this.bundle.dModel));
@@ -187,12 +219,7 @@ export class Analyzer {
     const window = this.opts.contextWindow ?? this.bundle.contextWindow;
     if (!(window >= 2)) throw new LatentDiffError(undefined, `context window must be at least 2 tokens, got ${window}`, 'invalid-setting');
     await checkpoint();
-    const { xBase, xChat } = await this.residuals(l, `${req.mode ?? 'auto'}\u0000${window}\u0000${text}`, ids, window, checkpoint, progress);
-    await checkpoint();
-    progress('crosscoder', 'Running the crosscoder');
-    const runner = await this.runner(l, topK);
-    const enc = await runner.encode(xBase, xChat, T, select);
-
+    const enc = await this.encodeDocument(l, req.mode ?? 'auto', text, ids, window, topK, select, checkpoint, progress);
     const K = enc.topValues.length / Math.max(T, 1);
     const top = Array.from({ length: T }, (_, t) => {
       const row: { latent: number; act: number }[] = [];
@@ -244,6 +271,7 @@ export class Analyzer {
     const l = await this.loaded?.catch(() => undefined);
     this.loaded = undefined;
     this.lastResiduals = undefined;
+    this.live = undefined;
     for (const db of this.examplesDbs.values()) db.close();
     this.examplesDbs.clear();
     await l?.pair.dispose();

