@@ -206,3 +206,34 @@ test('a latent out of range and a chat model without a second half are refused b
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the experiment stops at the checkpoint after a document: cancelling between documents runs no further one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ld-patch-'));
+  const base = await TinySplitModel.create('tiny-base', randomTinyWeights(1, d, VOCAB));
+  const chat = await TinySplitModel.create('tiny-chat', randomTinyWeights(2, d, VOCAB));
+  try {
+    const { ckpt } = writeFixture(dir, { d, D, seed: 3, layout: 'LDd' });
+    const crosscoder = await openPatchCrosscoder(ckpt, await computeLatentMetrics(ckpt, { cacheDir: dir }), { cacheDir: dir });
+    const laid = CHATS.map((c, k) => layOut(c, 200 + k));
+    const docs = laid.map((l) => ({ ids: l.tokens.map((t) => t.id), masks: scoredPositions(l.tokens, MARKERS)! }));
+    let done = 0;
+    let pulled = 0;
+    const source = (function* () {
+      for (const doc of docs) {
+        pulled++;
+        yield doc;
+      }
+    })();
+    const checkpoint = async () => {
+      if (done >= 1) throw new Error('cancelled');
+    };
+    await assert.rejects(runPatchingExperiment({ base, chat, crosscoder }, source, INTERVENTIONS, { checkpoint, progress: (n) => (done = n) }), /cancelled/);
+    assert.equal(done, 1);
+    assert.equal(pulled, 2, 'the second document was read but not run');
+    await crosscoder.dispose();
+  } finally {
+    await base.dispose();
+    await chat.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
