@@ -9,7 +9,8 @@ import { CancelledError } from '../engine/worker/client';
 import { ANNOTATION_STATUSES, type AnnotationStatus } from '../protocol/messages';
 import { verdictOf } from '../protocol/latent-verdict';
 import type { Annotations } from './annotations';
-import { evidencePath } from './editor-actions';
+import { pickBundle, rememberBundle } from './bundle-picker';
+import { evidencePath, revealToken } from './editor-actions';
 import { standaloneTokenHtml } from './export-html';
 import { exactVector, topKVector } from './highlight-series';
 import type { LatentPages } from './latent-pages';
@@ -17,6 +18,8 @@ import type { LiveAnalysis } from './live-analysis';
 import type { Session } from './session';
 import { computeStatistics } from './statistics-command';
 import { SECTION } from './settings';
+import { stepStrongest, strongestOrder, topLatentOf } from './strongest-tokens';
+import { spanIndex, tokenAt } from './token-lookup';
 import type { TokenPanel } from './token-panel';
 import { exportData } from './webview-payloads';
 
@@ -135,6 +138,26 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     return picked?.[0] ?? highlighted;
   };
 
+  /** The analysed token under the active editor's cursor (-1: none), with the analysis; fails off the analysed document. */
+  const tokenAtCursor = () => {
+    const editor = editorOrFail();
+    const a = session.analysis;
+    if (!a || a.uri.toString() !== editor.document.uri.toString()) throw new Error('analyse this document first ("Latent Diff: Analyze Document")');
+    const offset = editor.document.offsetAt(editor.selection.active) - a.base;
+    return { a, index: tokenAt(a.result.tokens, spanIndex(a.result.tokens), offset) };
+  };
+
+  /** Moves the cursor to the next/previous strongest token of the first highlighted latent. */
+  const stepToken = async (step: 1 | -1) => {
+    const { a, index } = tokenAtCursor();
+    const series = session.highlight.mode === 'latents' ? session.highlight.series[0] : undefined;
+    if (!series) throw new Error('highlight a latent first ("Latent Diff: Highlight Latent...")');
+    const next = stepStrongest(strongestOrder(a.result.tokens, series.acts), index, step);
+    if (next === undefined) throw new Error(`the highlighted latent does not fire in ${a.title}`);
+    await revealToken(a, next);
+    return next;
+  };
+
   const exportHtml = async (arg?: unknown) => {
     const a = session.analysis;
     if (!a) throw new Error('nothing to export yet: run "Latent Diff: Analyze Document" first');
@@ -157,14 +180,11 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
 
   return [
     wrap('latentDiff.openBundle', async (arg?: unknown) => {
-      let dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : undefined;
-      if (!dir) {
-        const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: true, canSelectMany: false, openLabel: 'Open Bundle', filters: { 'Bundle': ['json'] }, title: 'Open a Latent Diff bundle folder (or its bundle.json)' });
-        if (!picked?.[0]) return undefined;
-        dir = picked[0].fsPath;
-      }
+      const dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : await pickBundle(d.context);
+      if (!dir) return undefined;
       await setBundlePath(dir);
       const b = await openWithProgress();
+      await rememberBundle(d.context, b.dir);
       void vscode.window.showInformationMessage(`Latent Diff: opened ${b.info.name} (${b.info.dictSize.toLocaleString('en-US')} latents, ${b.info.baseModel} vs ${b.info.chatModel}).`);
       return b.info;
     }),
@@ -174,6 +194,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       return b.info;
     }),
     wrap('latentDiff.analyzeDocument', async () => analyze(undefined, editorOrFail())),
+    wrap('latentDiff.openSampleChat', async () => {
+      const editor = await vscode.window.showTextDocument(vscode.Uri.file(d.context.asAbsolutePath('models/samples/hello-chat.txt')));
+      return analyze(undefined, editor);
+    }),
     wrap('latentDiff.analyzeSelection', async () => {
       const editor = editorOrFail();
       if (editor.selection.isEmpty) throw new Error('select some text first (or use "Analyze Document")');
@@ -247,6 +271,15 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       return ann;
     }),
     wrap('latentDiff.exportTokenHtml', exportHtml),
+    wrap('latentDiff.nextStrongestToken', () => stepToken(1)),
+    wrap('latentDiff.previousStrongestToken', () => stepToken(-1)),
+    wrap('latentDiff.highlightTopLatentAtCursor', () => {
+      const { a, index } = tokenAtCursor();
+      const latent = index >= 0 ? topLatentOf(a.result.top[index]) : undefined;
+      if (latent === undefined) throw new Error('no latent is active on the token under the cursor');
+      session.highlightLatent(latent, 0);
+      return latent;
+    }),
     wrap('latentDiff.computeStatistics', (arg?: unknown) => computeStatistics(d.context, session, Array.isArray(arg) && arg.every((f) => typeof f === 'string') ? arg : undefined)),
     wrap('latentDiff.exportAnnotations', async (arg?: unknown) => {
       let target = typeof arg === 'string' ? vscode.Uri.file(arg) : arg instanceof vscode.Uri ? arg : undefined;

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { Annotations } from './annotations';
+import type { ContextKeys } from './context-keys';
 import type { EditorDecorations } from './decorations';
 import type { EditorHighlighter } from './editor-highlighter';
 import type { LatentPages } from './latent-pages';
@@ -23,6 +24,7 @@ export interface TestHookDeps {
   tokenPanel: TokenPanel;
   latentPages: LatentPages;
   live: LiveAnalysis;
+  contextKeys: ContextKeys;
 }
 
 export function registerTestHook(d: TestHookDeps): vscode.Disposable {
@@ -47,6 +49,7 @@ export function registerTestHook(d: TestHookDeps): vscode.Disposable {
       annotationsFile: d.annotations.filePath ?? null,
       annotationsProblem: d.annotations.problem,
       stats: { source: d.session.stats?.source ?? null, problem: d.session.statsProblem },
+      contextKeys: d.contextKeys.snapshot(),
     });
   });
 }

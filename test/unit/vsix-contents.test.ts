@@ -2,15 +2,17 @@
  * The packaged extension against an allow-list: `npm run package`'s code builds the linux-x64 and win32-arm64
  * VSIX files (vsce, offline) and every entry must match one allow-list pattern, each target must hold only its
  * own platform's ONNX Runtime binaries, what the extension loads at run time must be there, and the size the
- * README states must be the linux-x64 VSIX's size.
+ * README states must be the linux-x64 VSIX's size. The linux-x64 VSIX, extracted, must run: its own
+ * onnxruntime-node (in a separate Node process) loads the demo model it ships and runs it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ORT_BINARIES, packageTarget, TARGETS, vsixName } from '../../scripts/package-vsix';
-import { zipEntries } from '../support/zip-entries';
+import { extractZip, zipEntries } from '../support/zip-entries';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ORT = ORT_BINARIES.replace(/\//g, '\\/');
@@ -31,7 +33,7 @@ function allowList(binaries: string): RegExp[] {
     /^extension\/models\/demo\/(bundle\.json|base\.onnx|chat\.onnx|tokenizer\.json|tokenizer_config\.json|feature_df\.csv|examples\.db)$/,
     /^extension\/models\/demo\/crosscoder\/(model\.safetensors|config\.json|trainer_config\.json)$/,
     /^extension\/node_modules\/onnxruntime-node\/(package\.json|dist\/[a-z-]+\.js)$/,
-    /^extension\/node_modules\/onnxruntime-common\/(package\.json|dist\/cjs\/[a-z-]+\.js)$/,
+    /^extension\/node_modules\/onnxruntime-common\/(package\.json|dist\/cjs\/([a-z-]+\.js|package\.json))$/,
     platformBinaries,
   ];
 }
@@ -49,6 +51,7 @@ const REQUIRED = [
   'extension/models/demo/crosscoder/model.safetensors',
   'extension/node_modules/onnxruntime-node/dist/index.js',
   'extension/node_modules/onnxruntime-common/dist/cjs/index.js',
+  'extension/node_modules/onnxruntime-common/dist/cjs/package.json',
 ];
 
 const out = mkdtempSync(join(tmpdir(), 'latent-diff-vsix-test-'));
@@ -75,4 +78,23 @@ test('the README states the linux-x64 VSIX size (within 1 MiB)', () => {
   const stated = /linux-x64 VSIX is about (\d+(?:\.\d+)?) MiB/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'));
   assert.ok(stated, 'README.md has no "linux-x64 VSIX is about N MiB" sentence');
   assert.ok(Math.abs(Number(stated[1]) - mib) <= 1, `README says ${stated[1]} MiB, the VSIX is ${mib.toFixed(1)} MiB`);
+});
+
+test('the extracted linux-x64 VSIX runs the demo base model with its own onnxruntime-node', { skip: process.platform !== 'linux' || process.arch !== 'x64' }, () => {
+  const dir = join(out, 'extracted');
+  extractZip(join(out, vsixName('linux-x64')), dir);
+  const ext = join(dir, 'extension');
+  const script = `
+    const ort = require(${JSON.stringify(join(ext, 'node_modules', 'onnxruntime-node'))});
+    const bundle = require(${JSON.stringify(join(ext, 'models', 'demo', 'bundle.json'))});
+    (async () => {
+      const s = await ort.InferenceSession.create(${JSON.stringify(join(ext, 'models', 'demo'))} + '/' + bundle.base.onnx);
+      const ids = new ort.Tensor('int64', BigInt64Array.from([2n, 651n, 1645n]), [1, 3]);
+      const r = await s.run({ [bundle.base.inputs.inputIds]: ids });
+      process.stdout.write(JSON.stringify(r[bundle.base.output].dims));
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  const bundle = JSON.parse(readFileSync(join(ext, 'models', 'demo', 'bundle.json'), 'utf8'));
+  assert.deepEqual(JSON.parse(r.stdout), [1, 3, bundle.dModel]);
 });
