@@ -48,7 +48,7 @@ export class LatentPages implements vscode.Disposable {
       existing.reveal();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(LATENT_PAGE_VIEW_TYPE, `Latent #${latent}`, vscode.ViewColumn.Beside, {});
+    const panel = vscode.window.createWebviewPanel(LATENT_PAGE_VIEW_TYPE, vscode.l10n.t('Latent #{0}', latent), vscode.ViewColumn.Beside, {});
     this.attach(panel, latent);
   }
 
@@ -60,7 +60,7 @@ export class LatentPages implements vscode.Disposable {
     this.panels.set(latent, panel);
     panel.title = `Latent #${latent}`;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
-    setWebviewHtml(panel.webview, this.extensionUri, 'latent', `Latent #${latent}`);
+    setWebviewHtml(panel.webview, this.extensionUri, 'latent', vscode.l10n.t('Latent #{0}', latent));
     const subs = [
       pumpMessages<LatentToHost>(panel.webview, 'latent', {
         parse: parseLatentMessage,
@@ -114,7 +114,7 @@ export class LatentPages implements vscode.Disposable {
     try {
       const bundle = await this.session.ensureBundle();
       if (latent >= bundle.info.dictSize) {
-        post({ type: 'latent', detail: null, message: `Latent ${latent} does not exist: ${bundle.info.name} has latents 0–${bundle.info.dictSize - 1}.` });
+        post({ type: 'latent', detail: null, message: vscode.l10n.t('Latent {0} does not exist: {1} has latents 0–{2}.', latent, bundle.info.name, bundle.info.dictSize - 1) });
         return;
       }
       const [metrics, stats] = await Promise.all([this.session.ensureMetrics(), this.session.ensureStats()]);
@@ -130,7 +130,7 @@ export class LatentPages implements vscode.Disposable {
         }),
       });
     } catch (e) {
-      post({ type: 'latent', detail: null, message: `Cannot show latent ${latent}: ${(e as Error).message}` });
+      post({ type: 'latent', detail: null, message: vscode.l10n.t('Cannot show latent {0}: {1}', latent, (e as Error).message) });
     }
   }
 
