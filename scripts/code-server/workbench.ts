@@ -40,7 +40,7 @@ export async function launchBrowser(viewport = { width: 1440, height: 900 }): Pr
 
 /** Loads the workbench and waits until it is interactive. */
 export async function openWorkbench(page: Page, url: string, timeoutMs = 60_000): Promise<void> {
-  await page.goto(url);
+  await page.goto(url, { timeout: timeoutMs });
   await waitForWorkbench(page, timeoutMs);
 }
 

@@ -2,7 +2,8 @@
  * The installed extension, not the development folder: `npm run package`'s code builds the linux-x64 VSIX,
  * code-server installs it with `--install-extension`, and the smoke test runs against that copy: Analyze
  * Document on the sample chat colours the tokens where the planted model-turn latent fires (per
- * ground-truth.json and the real tokenizer), with the demo bundle and the worker loaded from the install.
+ * ground-truth.json and the real tokenizer), with the demo bundle and the worker loaded from the install;
+ * the context keys are set, and the keybinding Ctrl+Alt+. selects a token where the latent fires.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { firingRanges, plantedLatent, sortRanges, type RangeTuple } from './expe
 import { startSession, type E2ESession } from './session';
 
 interface TestState {
+  contextKeys: Record<string, boolean>;
   bundle: { dir: string; isDemo: boolean } | null;
   analysis: { uri: string; kind: string; tokenCount: number } | null;
   highlight: { latents: number[] };
@@ -54,4 +56,23 @@ test('the installed VSIX analyses the sample chat and highlights the planted lat
   assert.ok(expected.length >= 5);
   assert.deepEqual(ranges, expected);
   await s.shot('installed-vsix-analyzed');
+});
+
+test('context keys follow the state, and Ctrl+Alt+. jumps to a token where the highlighted latent fires', async () => {
+  const st = await s.probe.waitForState<string, TestState>('the context keys', (raw) => {
+    const x = JSON.parse(raw) as TestState;
+    return x.contextKeys.latentHighlighted && x;
+  }, 60_000);
+  assert.deepEqual(st.contextKeys, { bundleLoaded: true, analysed: true, activeEditorAnalysed: true, highlighting: true, latentHighlighted: true, hasStatistics: st.contextKeys.hasStatistics });
+  const expected = await firingRanges(readFileSync(join(s.workspace, SAMPLE), 'utf8'), MODEL_TURN);
+  // The cursor at the very start (line 1 is a user turn, where the latent does not fire).
+  await s.page.locator('.monaco-editor .view-lines').first().click();
+  await s.page.keyboard.press('Control+Home');
+  await s.page.keyboard.press('Control+Alt+.');
+  const cursor = s.page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+ \(\d+ selected\)/ }).first();
+  await cursor.waitFor();
+  const [, line, col, selected] = /Ln (\d+), Col (\d+) \((\d+) selected\)/.exec(await cursor.innerText())!.map(Number);
+  const hit = expected.find(([sl, sc, el, ec]) => sl === el && el === line - 1 && ec === col - 1 && ec - sc === selected);
+  assert.ok(hit, `the selection (Ln ${line}, Col ${col}, ${selected} selected) is a token where latent ${MODEL_TURN} fires`);
+  await s.shot('installed-vsix-next-strongest');
 });
