@@ -52,7 +52,10 @@ test('the installed VSIX analyses the sample chat and highlights the planted lat
   const installed = realpathSync(join(s.server.stateDir, 'extensions'));
   assert.ok(realpathSync(st.bundle!.dir).startsWith(`${installed}/`), `the demo bundle is loaded from the installed extension (${st.bundle!.dir}), not the development folder`);
   const ranges = sortRanges(Object.entries(st.decorations).filter(([k]) => k.startsWith('first.')).flatMap(([, r]) => r));
-  const expected = await firingRanges(readFileSync(join(s.workspace, SAMPLE), 'utf8'), MODEL_TURN);
+  const text = readFileSync(join(s.workspace, SAMPLE), 'utf8');
+  const expected = await firingRanges(text, MODEL_TURN);
+  const lineStarts = [0, ...[...text.matchAll(/\n/g)].map((m) => m.index! + 1)];
+  const offset = (line: number, character: number) => lineStarts[line] + character;
   assert.ok(expected.length >= 5);
   assert.deepEqual(ranges, expected);
   await s.shot('installed-vsix-analyzed');
@@ -64,7 +67,10 @@ test('context keys follow the state, and Ctrl+Alt+. jumps to a token where the h
     return x.contextKeys.latentHighlighted && x;
   }, 60_000);
   assert.deepEqual(st.contextKeys, { bundleLoaded: true, analysed: true, activeEditorAnalysed: true, highlighting: true, latentHighlighted: true, hasStatistics: st.contextKeys.hasStatistics });
-  const expected = await firingRanges(readFileSync(join(s.workspace, SAMPLE), 'utf8'), MODEL_TURN);
+  const text = readFileSync(join(s.workspace, SAMPLE), 'utf8');
+  const expected = await firingRanges(text, MODEL_TURN);
+  const lineStarts = [0, ...[...text.matchAll(/\n/g)].map((m) => m.index! + 1)];
+  const offset = (line: number, character: number) => lineStarts[line] + character;
   // The cursor at the very start (line 1 is a user turn, where the latent does not fire).
   await s.page.locator('.monaco-editor .view-lines').first().click();
   await s.page.keyboard.press('Control+Home');
@@ -72,7 +78,8 @@ test('context keys follow the state, and Ctrl+Alt+. jumps to a token where the h
   const cursor = s.page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+ \(\d+ selected\)/ }).first();
   await cursor.waitFor();
   const [, line, col, selected] = /Ln (\d+), Col (\d+) \((\d+) selected\)/.exec(await cursor.innerText())!.map(Number);
-  const hit = expected.find(([sl, sc, el, ec]) => sl === el && el === line - 1 && ec === col - 1 && ec - sc === selected);
+  // The selection's active end is the token's end; its length is the token's.
+  const hit = expected.find(([sl, sc, el, ec]) => el === line - 1 && ec === col - 1 && offset(el, ec) - offset(sl, sc) === selected);
   assert.ok(hit, `the selection (Ln ${line}, Col ${col}, ${selected} selected) is a token where latent ${MODEL_TURN} fires`);
   await s.shot('installed-vsix-next-strongest');
 });
