@@ -1,8 +1,9 @@
 // npm run package [-- TARGET...] [--out DIR]: one VSIX per platform onnxruntime-node ships binaries for, each
-// holding only that platform's binaries. vsce runs offline (`vscode:prepublish` builds, the demo included);
-// .vscodeignore is the shared allow-list, and each target's ignore file adds the one line for its binaries.
+// holding only that platform's binaries. vsce runs offline. The build (the demo bundle included) runs once
+// here; packageTarget packages what is built (vsce's `vscode:prepublish` is told so and skips). .vscodeignore
+// is the shared allow-list, and each target's ignore file adds the one line for its binaries.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -27,6 +28,9 @@ export function vsixName(target: string): string {
 export function packageTarget(target: string, outDir = join(ROOT, 'vsix')): string {
   const binaries = TARGETS[target];
   if (!binaries) throw new Error(`unknown target ${target}; one of ${Object.keys(TARGETS).join(', ')}`);
+  for (const built of ['dist/extension.js', 'dist/worker.js', 'models/demo/bundle.json']) {
+    if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first (npm run package does)`);
+  }
   const scratch = mkdtempSync(join(tmpdir(), 'latent-diff-vsix-'));
   try {
     const ignoreFile = join(scratch, 'vscodeignore');
@@ -36,6 +40,7 @@ export function packageTarget(target: string, outDir = join(ROOT, 'vsix')): stri
     const vsce = join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
     execFileSync(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--no-rewrite-relative-links'], {
       cwd: ROOT,
+      env: { ...process.env, LATENT_DIFF_BUILT: '1' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     return out;
@@ -49,6 +54,7 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.dirname,
   const outAt = args.indexOf('--out');
   const outDir = outAt >= 0 ? resolve(args[outAt + 1]) : undefined;
   const targets = outAt >= 0 ? [...args.slice(0, outAt), ...args.slice(outAt + 2)] : args;
+  execFileSync(process.execPath, [join(ROOT, 'esbuild.mjs')], { cwd: ROOT, stdio: 'inherit' });
   for (const target of targets.length ? targets : Object.keys(TARGETS)) {
     const file = packageTarget(target, outDir);
     process.stdout.write(`${file}: ${(statSync(file).size / 2 ** 20).toFixed(1)} MiB\n`);
