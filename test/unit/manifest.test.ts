@@ -2,12 +2,12 @@
  * package.json's VS Code contributions against the code and each other: every %key% resolves in
  * package.nls.json (and no key is unused), the highlight colours are exactly the ids and defaults the
  * decorations use (host/highlight-colors.ts), every command named by a menu, keybinding or walkthrough is
- * declared and registered in host/commands.ts, every context key a `when` clause reads is one the extension
+ * declared and registered in extension/host/, every context key a `when` clause reads is one the extension
  * sets, walkthrough media exist, and weight paths / the provider are machine-scoped.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { highlightColors } from '../../extension/host/highlight-colors';
 
@@ -40,8 +40,9 @@ test('the contributed highlight colours are the ones the decorations use, weakes
 
 test('menus, keybindings and walkthroughs name declared, registered commands and known context keys', () => {
   const declared = new Set((c.commands as { command: string }[]).map((x) => x.command));
-  const source = readFileSync(join(ROOT, 'extension/host/commands.ts'), 'utf8');
-  for (const id of declared) assert.ok(source.includes(`'${id}'`), `${id} is registered in commands.ts`);
+  const hostDir = join(ROOT, 'extension/host');
+  const source = readdirSync(hostDir).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(hostDir, f), 'utf8')).join('\n');
+  for (const id of declared) assert.ok(source.includes(`'${id}'`), `${id} is registered in extension/host/`);
   const named = [
     ...Object.values(c.menus as Record<string, { command: string }[]>).flat().map((m) => m.command),
     ...(c.keybindings as { command: string }[]).map((k) => k.command),
