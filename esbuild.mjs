@@ -5,6 +5,9 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const watch = process.argv.includes('--watch');
+// vsce runs `vscode:prepublish` (this script with --prepublish) once per VSIX target: `npm run package` and
+// the VSIX tests build once beforehand and say so, so packaging never rewrites dist/ under a running test.
+if (process.argv.includes('--prepublish') && process.env.LATENT_DIFF_BUILT === '1') process.exit(0);
 const node = {
   bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true,
   external: ['vscode', 'onnxruntime-node'], logLevel: 'warning',

@@ -2,6 +2,8 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Analyzer } from '../engine/analysis/analyzer';
+import { bundleStatsFile, loadLatentStats, type LatentStats } from '../engine/analysis/latent-stats';
+import { latentVerdict } from '../engine/latents/verdict';
 import { LatentDiffError } from '../engine/errors';
 import { defaultCacheDir, demoBundleDir } from '../engine/paths';
 import { TAG_CODES, type AnalysisResult, type LatentMetrics, type ProviderSetting } from '../engine/types';
@@ -79,7 +81,8 @@ export async function runAnalyze(argv: string[], root: string, out: (s: string) 
     } else if (args.flags.has('json')) {
       out(JSON.stringify(jsonReport(result, metrics)) + '\n');
     } else {
-      out(textReport(result, metrics));
+      const statsFile = bundleStatsFile(analyzer.bundle.dir, analyzer.bundle.stats);
+      out(textReport(result, metrics, statsFile ? loadLatentStats(statsFile, analyzer.info.dictSize) : undefined));
     }
     // With --json the note is in the object; otherwise it goes to stderr, out of the report's way.
     if (!args.flags.has('json')) reportProvider(result);
@@ -99,12 +102,26 @@ function tokenPage(result: AnalysisResult, latents: number[], metrics: LatentMet
   return standaloneTokenHtml(exportData(result, title, { mode: series.length ? 'latents' : 'none', series, note: '' }), script, css);
 }
 
-function textReport(r: AnalysisResult, m: LatentMetrics): string {
-  const lines = [`${r.bundle.name}: ${r.tokens.length} tokens (${r.kind}), provider ${r.provider}`, '', 'latent    max     count  Δnorm  tag'];
+/** The human-readable report; with statistics, each latent's nu_eps, nu_r and Latent Scaling verdict too. */
+function textReport(r: AnalysisResult, m: LatentMetrics, stats: LatentStats | undefined): string {
+  const scaled = stats?.nuError !== undefined && stats.nuReconstruction !== undefined;
+  const header = `latent    max     count  Δnorm  ${scaled ? 'nu_eps  nu_r    tag         verdict' : 'tag'}`;
+  const lines = [`${r.bundle.name}: ${r.tokens.length} tokens (${r.kind}), provider ${r.provider}`, '', header];
+  const ratio = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(3)).padEnd(7);
   for (const l of r.latents.slice(0, 20)) {
-    lines.push(`${String(l.latent).padEnd(9)} ${l.max.toFixed(3).padStart(7)} ${String(l.count).padStart(6)}  ${m.deltaNorm[l.latent].toFixed(3)}  ${TAG_CODES[m.tag[l.latent]]}`);
+    const j = l.latent;
+    const tag = TAG_CODES[m.tag[j]];
+    const head = `${String(j).padEnd(9)} ${l.max.toFixed(3).padStart(7)} ${String(l.count).padStart(6)}  ${m.deltaNorm[j].toFixed(3)}  `;
+    if (!scaled) {
+      lines.push(`${head}${tag}`);
+      continue;
+    }
+    const nuE = stats.nuError![j];
+    const nuR = stats.nuReconstruction![j];
+    lines.push(`${head}${ratio(nuE)} ${ratio(nuR)} ${tag.padEnd(11)} ${latentVerdict(tag, m.deltaNorm[j], nuE, nuR).verdict}`);
   }
   if (r.latents.length > 20) lines.push(`... ${r.latents.length - 20} more (use --json for all)`);
   lines.push('', 'Δnorm in the paper convention: 1 = chat-only, 0 = base-only.');
+  if (scaled) lines.push('nu_eps, nu_r: Latent Scaling ratios from the bundle\'s statistics; "-": the latent never fired there.');
   return lines.join('\n') + '\n';
 }

@@ -66,7 +66,7 @@ export class Annotations implements vscode.Disposable {
     const e = this.store?.error;
     const message = e ? e.message : '';
     if (message && message !== this.reported) {
-      void vscode.window.showWarningMessage(`Latent Diff: the annotations file cannot be used: ${message}. It will not be overwritten; fix it and it reloads.`, 'Open File').then((pick) => {
+      void vscode.window.showWarningMessage(vscode.l10n.t('Latent Diff: the annotations file cannot be used: {0}. It will not be overwritten; fix it and it reloads.', message), vscode.l10n.t('Open File')).then((pick) => {
         if (pick && this.store) void vscode.window.showTextDocument(vscode.Uri.file(this.store.filePath));
       });
     }
@@ -87,7 +87,7 @@ export class Annotations implements vscode.Disposable {
 
   private writable(): AnnotationStore {
     const problem = this.problem;
-    if (problem || !this.store) throw new Error(problem || 'annotations are not available');
+    if (problem || !this.store) throw new Error(problem || vscode.l10n.t('annotations are not available'));
     return this.store;
   }
 

@@ -9,7 +9,8 @@ import { CancelledError } from '../engine/worker/client';
 import { ANNOTATION_STATUSES, type AnnotationStatus } from '../protocol/messages';
 import { verdictOf } from '../protocol/latent-verdict';
 import type { Annotations } from './annotations';
-import { evidencePath } from './editor-actions';
+import { pickBundle, rememberBundle } from './bundle-picker';
+import { evidencePath, revealToken } from './editor-actions';
 import { standaloneTokenHtml } from '../presentation/export-html';
 import { exactVector, topKVector } from '../presentation/highlight-series';
 import type { CausalCommands } from './causal-commands';
@@ -19,6 +20,8 @@ import type { LiveAnalysis } from './live-analysis';
 import type { Session } from './session';
 import { computeStatistics } from './statistics-command';
 import { SECTION } from './settings';
+import { stepStrongest, strongestOrder, topLatentOf } from './strongest-tokens';
+import { spanIndex, tokenAt } from './token-lookup';
 import type { TokenPanel } from './token-panel';
 import { exportData } from '../presentation/webview-payloads';
 
@@ -43,13 +46,13 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       return await handler(...args);
     } catch (e) {
       if (e instanceof CancelledError) return undefined;
-      void vscode.window.showErrorMessage(`Latent Diff: ${(e as Error).message}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Latent Diff: {0}', (e as Error).message));
       return undefined;
     }
   });
 
   const openWithProgress = () => vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Latent Diff: opening bundle…' },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Latent Diff: opening bundle…') },
     () => session.ensureBundle());
 
   const setBundlePath = async (value: string) => {
@@ -65,7 +68,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
 
   const editorOrFail = () => {
     const editor = vscode.window.activeTextEditor;
-    if (!editor) throw new Error('open a text editor first: the command analyses the active editor');
+    if (!editor) throw new Error(vscode.l10n.t('open a text editor first: the command analyses the active editor'));
     return editor;
   };
 
@@ -114,7 +117,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     const qp = vscode.window.createQuickPick<vscode.QuickPickItem & { latent?: number }>();
     qp.ignoreFocusOut = true;
     qp.title = title;
-    qp.placeholder = allowTwo ? 'Pick a latent active in the analysed text, or type an id (two ids for two colours: "12, 345")' : 'Pick a latent active in the analysed text, or type its id';
+    qp.placeholder = allowTwo ? vscode.l10n.t('Pick a latent active in the analysed text, or type an id (two ids for two colours: "12, 345")') : vscode.l10n.t('Pick a latent active in the analysed text, or type its id');
     qp.items = items;
     qp.matchOnDescription = true;
     qp.matchOnDetail = true;
@@ -135,17 +138,37 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     const given = latentArgument(typeof arg === 'object' && arg !== null && !Array.isArray(arg) ? (arg as { latent?: unknown }).latent : arg);
     if (given) return given[0];
     const highlighted = session.highlightedLatents()[0];
-    const picked = await askLatents(highlighted !== undefined ? `${title} (Enter on an empty box keeps #${highlighted})` : title, false);
+    const picked = await askLatents(highlighted !== undefined ? vscode.l10n.t('{0} (Enter on an empty box keeps #{1})', title, highlighted) : title, false);
     return picked?.[0] ?? highlighted;
+  };
+
+  /** The analysed token under the active editor's cursor (-1: none), with the analysis; fails off the analysed document. */
+  const tokenAtCursor = () => {
+    const editor = editorOrFail();
+    const a = session.analysis;
+    if (!a || a.uri.toString() !== editor.document.uri.toString()) throw new Error(vscode.l10n.t('analyse this document first ("Latent Diff: Analyze Document")'));
+    const offset = editor.document.offsetAt(editor.selection.active) - a.base;
+    return { a, index: tokenAt(a.result.tokens, spanIndex(a.result.tokens), offset) };
+  };
+
+  /** Moves the cursor to the next/previous strongest token of the first highlighted latent. */
+  const stepToken = async (step: 1 | -1) => {
+    const { a, index } = tokenAtCursor();
+    const series = session.highlight.mode === 'latents' ? session.highlight.series[0] : undefined;
+    if (!series) throw new Error(vscode.l10n.t('highlight a latent first ("Latent Diff: Highlight Latent...")'));
+    const next = stepStrongest(strongestOrder(a.result.tokens, series.acts), index, step);
+    if (next === undefined) throw new Error(vscode.l10n.t('the highlighted latent does not fire in {0}', a.title));
+    await revealToken(a, next);
+    return next;
   };
 
   const exportHtml = async (arg?: unknown) => {
     const a = session.analysis;
-    if (!a) throw new Error('nothing to export yet: run "Latent Diff: Analyze Document" first');
+    if (!a) throw new Error(vscode.l10n.t('nothing to export yet: run "Latent Diff: Analyze Document" first'));
     let target = arg instanceof vscode.Uri ? arg : typeof arg === 'string' ? vscode.Uri.file(arg) : undefined;
     if (!target) {
       const base = a.uri.scheme === 'file' ? vscode.Uri.file(`${a.uri.fsPath}.latent-diff.html`) : undefined;
-      target = await vscode.window.showSaveDialog({ defaultUri: base, filters: { HTML: ['html'] }, title: 'Export Token View as HTML' });
+      target = await vscode.window.showSaveDialog({ defaultUri: base, filters: { HTML: ['html'] }, title: vscode.l10n.t('Export Token View as HTML') });
       if (!target) return undefined;
     }
     const script = readFileSync(d.context.asAbsolutePath('dist/webview/token-export.js'), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
@@ -153,7 +176,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     const html = standaloneTokenHtml(exportData(a.result, `${a.title} — Latent Diff`, session.highlight), script, css);
     await vscode.workspace.fs.writeFile(target, Buffer.from(html, 'utf8'));
     const saved = target;
-    void vscode.window.showInformationMessage(`Latent Diff: exported ${a.result.tokens.length} tokens to ${saved.fsPath}`, 'Open').then((pick) => {
+    void vscode.window.showInformationMessage(vscode.l10n.t('Latent Diff: exported {0} tokens to {1}', a.result.tokens.length, saved.fsPath), vscode.l10n.t('Open')).then((pick) => {
       if (pick) void vscode.env.openExternal(saved);
     });
     return saved.fsPath;
@@ -161,15 +184,12 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
 
   return [
     wrap('latentDiff.openBundle', async (arg?: unknown) => {
-      let dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : undefined;
-      if (!dir) {
-        const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: true, canSelectMany: false, openLabel: 'Open Bundle', filters: { 'Bundle': ['json'] }, title: 'Open a Latent Diff bundle folder (or its bundle.json)' });
-        if (!picked?.[0]) return undefined;
-        dir = picked[0].fsPath;
-      }
+      const dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : await pickBundle(d.context);
+      if (!dir) return undefined;
       await setBundlePath(dir);
       const b = await openWithProgress();
-      void vscode.window.showInformationMessage(`Latent Diff: opened ${b.info.name} (${b.info.dictSize.toLocaleString('en-US')} latents, ${b.info.baseModel} vs ${b.info.chatModel}).`);
+      await rememberBundle(d.context, b.dir);
+      void vscode.window.showInformationMessage(vscode.l10n.t('Latent Diff: opened {0} ({1} latents, {2} vs {3}).', b.info.name, b.info.dictSize.toLocaleString('en-US'), b.info.baseModel, b.info.chatModel));
       return b.info;
     }),
     wrap('latentDiff.useDemoBundle', async () => {
@@ -178,13 +198,17 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       return b.info;
     }),
     wrap('latentDiff.analyzeDocument', async () => analyze(undefined, editorOrFail())),
+    wrap('latentDiff.openSampleChat', async () => {
+      const editor = await vscode.window.showTextDocument(vscode.Uri.file(d.context.asAbsolutePath('models/samples/hello-chat.txt')));
+      return analyze(undefined, editor);
+    }),
     wrap('latentDiff.analyzeSelection', async () => {
       const editor = editorOrFail();
-      if (editor.selection.isEmpty) throw new Error('select some text first (or use "Analyze Document")');
+      if (editor.selection.isEmpty) throw new Error(vscode.l10n.t('select some text first (or use "Analyze Document")'));
       return analyze(new vscode.Range(editor.selection.start, editor.selection.end), editor);
     }),
     wrap('latentDiff.highlightLatent', async (arg?: unknown) => {
-      const latents = latentArgument(arg) ?? await askLatents('Highlight Latent', true);
+      const latents = latentArgument(arg) ?? await askLatents(vscode.l10n.t('Highlight Latent'), true);
       if (!latents) return undefined;
       session.setHighlight({ mode: 'latents', latents });
       return latents;
@@ -193,39 +217,39 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       await session.ensureMetrics();
       await session.ensureStats();
       session.setHighlight({ mode: 'chat-specificity' });
-      if (!session.stats?.nuError) void vscode.window.showInformationMessage(`Latent Diff: ${session.highlight.note}`);
+      if (!session.stats?.nuError) void vscode.window.showInformationMessage(vscode.l10n.t('Latent Diff: {0}', session.highlight.note));
     }),
     wrap('latentDiff.clearHighlights', () => session.setHighlight({ mode: 'none' })),
     wrap('latentDiff.toggleLiveAnalysis', () => {
       d.live.setEnabled(!d.live.isEnabled);
-      void vscode.window.setStatusBarMessage(`Latent Diff: live analysis ${d.live.isEnabled ? 'on' : 'off'}`, 3000);
+      void vscode.window.setStatusBarMessage(d.live.isEnabled ? vscode.l10n.t('Latent Diff: live analysis on') : vscode.l10n.t('Latent Diff: live analysis off'), 3000);
       return d.live.isEnabled;
     }),
     wrap('latentDiff.showTokenPanel', () => d.tokenPanel.show()),
     wrap('latentDiff.showLatent', async (arg?: unknown) => {
-      const latent = await oneLatent(arg, 'Show Latent');
+      const latent = await oneLatent(arg, vscode.l10n.t('Show Latent'));
       if (latent !== undefined) d.latentPages.show(latent);
       return latent;
     }),
     wrap('latentDiff.annotateLatent', async (arg?: unknown) => {
-      const latent = await oneLatent(arg, 'Annotate Latent');
+      const latent = await oneLatent(arg, vscode.l10n.t('Annotate Latent'));
       if (latent === undefined) return undefined;
       const given = (typeof arg === 'object' && arg !== null ? arg : {}) as { label?: unknown; notes?: unknown; status?: unknown };
       const current = annotations.get(latent);
       const label = typeof given.label === 'string' ? given.label
-        : await vscode.window.showInputBox({ title: `Annotate latent #${latent}`, prompt: 'Label (what the latent stands for)', value: current?.label ?? '', ignoreFocusOut: true });
+        : await vscode.window.showInputBox({ title: vscode.l10n.t('Annotate latent #{0}', latent), prompt: vscode.l10n.t('Label (what the latent stands for)'), value: current?.label ?? '', ignoreFocusOut: true });
       if (label === undefined) return undefined;
       const statusArg = ANNOTATION_STATUSES.find((s) => s === given.status);
-      const status = statusArg ?? (await vscode.window.showQuickPick(ANNOTATION_STATUSES.map((s) => ({ label: s, picked: s === (current?.status ?? 'hypothesis') })), { title: `Status of latent #${latent}`, ignoreFocusOut: true }))?.label as AnnotationStatus | undefined;
+      const status = statusArg ?? (await vscode.window.showQuickPick(ANNOTATION_STATUSES.map((s) => ({ label: s, picked: s === (current?.status ?? 'hypothesis') })), { title: vscode.l10n.t('Status of latent #{0}', latent), ignoreFocusOut: true }))?.label as AnnotationStatus | undefined;
       if (status === undefined) return undefined;
       const a = annotations.upsert(latent, { label, status, ...(typeof given.notes === 'string' ? { notes: given.notes } : {}) });
-      void vscode.window.setStatusBarMessage(`Latent Diff: annotated #${latent} in ${annotations.filePath}`, 4000);
+      void vscode.window.setStatusBarMessage(vscode.l10n.t('Latent Diff: annotated #{0} in {1}', latent, annotations.filePath ?? ''), 4000);
       return a;
     }),
     wrap('latentDiff.addEvidence', async (arg?: unknown) => {
       const editor = editorOrFail();
-      if (editor.selection.isEmpty) throw new Error('select the text where the latent fires first');
-      const latent = await oneLatent(arg, 'Add Evidence for Latent');
+      if (editor.selection.isEmpty) throw new Error(vscode.l10n.t('select the text where the latent fires first'));
+      const latent = await oneLatent(arg, vscode.l10n.t('Add Evidence for Latent'));
       if (latent === undefined) return undefined;
       const sel = editor.selection;
       const a = session.analysis;
@@ -239,7 +263,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
           if (t.start !== null && t.end !== null && t.end > from && t.start < to) activation = Math.max(activation, acts[i]);
         });
       }
-      if (Number.isNaN(activation)) throw new Error('analyse this document first (the evidence records the latent\'s activation on the selection)');
+      if (Number.isNaN(activation)) throw new Error(vscode.l10n.t('analyse this document first (the evidence records the latent\'s activation on the selection)'));
       const text = editor.document.getText(sel);
       const ann = annotations.addEvidence(latent, {
         file: evidencePath(editor.document.uri),
@@ -247,14 +271,23 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         activation,
         text: text.length > 200 ? `${text.slice(0, 199)}…` : text,
       });
-      void vscode.window.setStatusBarMessage(`Latent Diff: evidence added to #${latent} (activation ${activation.toFixed(3)})`, 4000);
+      void vscode.window.setStatusBarMessage(vscode.l10n.t('Latent Diff: evidence added to #{0} (activation {1})', latent, activation.toFixed(3)), 4000);
       return ann;
     }),
     wrap('latentDiff.exportTokenHtml', exportHtml),
+    wrap('latentDiff.nextStrongestToken', () => stepToken(1)),
+    wrap('latentDiff.previousStrongestToken', () => stepToken(-1)),
+    wrap('latentDiff.highlightTopLatentAtCursor', () => {
+      const { a, index } = tokenAtCursor();
+      const latent = index >= 0 ? topLatentOf(a.result.top[index]) : undefined;
+      if (latent === undefined) throw new Error(vscode.l10n.t('no latent is active on the token under the cursor'));
+      session.highlightLatent(latent, 0);
+      return latent;
+    }),
     wrap('latentDiff.computeStatistics', (arg?: unknown) => computeStatistics(d.context, session, Array.isArray(arg) && arg.every((f) => typeof f === 'string') ? arg : undefined)),
     wrap('latentDiff.exportAnnotations', async (arg?: unknown) => {
       let target = typeof arg === 'string' ? vscode.Uri.file(arg) : arg instanceof vscode.Uri ? arg : undefined;
-      target ??= await vscode.window.showSaveDialog({ filters: { JSON: ['json'], CSV: ['csv'] }, title: 'Export Annotations' });
+      target ??= await vscode.window.showSaveDialog({ filters: { JSON: ['json'], CSV: ['csv'] }, title: vscode.l10n.t('Export Annotations') });
       if (!target) return undefined;
       await session.ensureBundle();
       const text = target.path.endsWith('.csv') ? annotations.exportCsv() : annotations.exportJson();
@@ -263,11 +296,11 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     }),
     wrap('latentDiff.importAnnotations', async (arg?: unknown) => {
       let source = typeof arg === 'string' ? vscode.Uri.file(arg) : arg instanceof vscode.Uri ? arg : undefined;
-      source ??= (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'JSON or CSV': ['json', 'csv'] }, title: 'Import Annotations (ours, or the paper\'s hand labels)' }))?.[0];
+      source ??= (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { [vscode.l10n.t('JSON or CSV')]: ['json', 'csv'] }, title: vscode.l10n.t('Import Annotations (ours, or the paper\'s hand labels)') }))?.[0];
       if (!source) return undefined;
       await session.ensureBundle();
       const n = annotations.importText(readFileSync(source.fsPath, 'utf8'), source.path.endsWith('.csv'), source.fsPath);
-      void vscode.window.showInformationMessage(`Latent Diff: imported ${n} annotations from ${source.fsPath}`);
+      void vscode.window.showInformationMessage(vscode.l10n.t('Latent Diff: imported {0} annotations from {1}', n, source.fsPath));
       return n;
     }),
     wrap('latentDiff.generateResponse', (arg?: unknown) => d.generation.generate(arg)),

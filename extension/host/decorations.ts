@@ -1,20 +1,13 @@
 /**
  * Editor highlighting: BUCKETS decoration types per hue (first latent, second latent, chat-specificity),
- * created once and reused; light and dark themes get their own colour variants. Applying a highlight sets
- * every type's ranges (empty lists clear the rest).
+ * created once and reused, each coloured by its theme colour (highlight-colors.ts). Applying a highlight
+ * sets every type's ranges (empty lists clear the rest).
  */
 import * as vscode from 'vscode';
 import { BUCKETS, bucketRanges } from './decoration-buckets';
+import { DECORATION_HUES, highlightColorId, type DecorationHue } from './highlight-colors';
 import type { HighlightData } from '../presentation/highlight-series';
 import type { TokenInfo } from '../engine/types';
-
-export type DecorationHue = 'first' | 'second' | 'chat';
-const HUES: Record<DecorationHue, { light: [number, number, number]; dark: [number, number, number] }> = {
-  first: { light: [220, 30, 30], dark: [255, 70, 70] },
-  second: { light: [30, 90, 230], dark: [80, 140, 255] },
-  chat: { light: [225, 120, 0], dark: [255, 160, 40] },
-};
-const MAX_ALPHA = 0.7;
 
 /** [startLine, startChar, endLine, endChar] per decorated range: what the e2e test hook reports. */
 export type RangeTuple = [number, number, number, number];
@@ -25,12 +18,9 @@ export class EditorDecorations implements vscode.Disposable {
   private applied = new Map<string, RangeTuple[]>();
 
   constructor() {
-    for (const hue of Object.keys(HUES) as DecorationHue[]) {
-      const { light, dark } = HUES[hue];
-      const rgba = (c: number[], b: number) => `rgba(${c[0]}, ${c[1]}, ${c[2]}, ${((b / BUCKETS) * MAX_ALPHA).toFixed(3)})`;
+    for (const hue of DECORATION_HUES) {
       this.types.set(hue, Array.from({ length: BUCKETS }, (_, i) => vscode.window.createTextEditorDecorationType({
-        light: { backgroundColor: rgba(light, i + 1) },
-        dark: { backgroundColor: rgba(dark, i + 1) },
+        backgroundColor: new vscode.ThemeColor(highlightColorId(hue, i + 1)),
         borderRadius: '2px',
         rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
       })));

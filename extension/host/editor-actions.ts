@@ -16,7 +16,7 @@ export async function revealToken(analysis: CurrentAnalysis | undefined, index: 
   if (!analysis || !tok || tok.start === null || tok.end === null) return;
   const doc = await vscode.workspace.openTextDocument(analysis.uri);
   if (doc.version !== analysis.version) {
-    void vscode.window.showInformationMessage('Latent Diff: the document changed since it was analysed; run Analyze Document again.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('Latent Diff: the document changed since it was analysed; run Analyze Document again.'));
     return;
   }
   const range = new vscode.Range(doc.positionAt(analysis.base + tok.start), doc.positionAt(analysis.base + tok.end));

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { Annotations } from './annotations';
 import { registerCommands } from './commands';
+import { ContextKeys } from './context-keys';
 import { EditorDecorations } from './decorations';
 import { EditorHighlighter } from './editor-highlighter';
 import { CausalCommands } from './causal-commands';
@@ -37,9 +38,10 @@ export function activate(context: vscode.ExtensionContext): void {
   const generationPanel = new GenerationPanel(context.extensionUri, session, annotations, { openLatent, steerLatent });
   const latentsView = new LatentsView(context.extensionUri, session, annotations, { openLatent });
   const statusBar = new StatusBar(session, () => live.isEnabled);
+  const contextKeys = new ContextKeys(session);
 
   context.subscriptions.push(
-    session, annotations, decorations, highlighter, live, latentPages, tokenPanel, latentsView, statusBar, generationPanel,
+    session, annotations, decorations, highlighter, live, latentPages, tokenPanel, latentsView, statusBar, generationPanel, contextKeys,
     live.onDidToggle(() => statusBar.update()),
     vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-userdata' }], new TokenHover(session, annotations)),
     ...registerCommands({ context, session, annotations, tokenPanel, latentPages, live, generation: new GenerateCommands(session, generationPanel), causal: new CausalCommands(session) }),
@@ -69,7 +71,7 @@ export function activate(context: vscode.ExtensionContext): void {
     void vscode.window.showTextDocument(vscode.Uri.file(autoAnalyze)).then(() => vscode.commands.executeCommand('latentDiff.analyzeDocument'));
   }
   if (process.env.LATENT_DIFF_TEST_HOOK === '1') {
-    context.subscriptions.push(registerTestHook({ session, decorations, highlighter, annotations, latentsView, tokenPanel, latentPages, live, generationPanel }));
+    context.subscriptions.push(registerTestHook({ session, decorations, highlighter, annotations, latentsView, tokenPanel, latentPages, live, generationPanel, contextKeys }));
   }
 }
 

@@ -31,15 +31,15 @@ export class TokenHover implements vscode.HoverProvider {
     const md = new vscode.MarkdownString();
     md.supportHtml = false;
     md.isTrusted = false;
-    md.appendMarkdown(`**Latent Diff** · token ${i}: id ${tok.id} ${code(tok.text)}${tok.template ? ' · chat-template token' : ''}\n\n`);
+    md.appendMarkdown(`**Latent Diff** · ${vscode.l10n.t('token {0}: id {1}', i, tok.id)} ${code(tok.text)}${tok.template ? ` · ${vscode.l10n.t('chat-template token')}` : ''}\n\n`);
     const m = this.session.metrics;
     const s = this.session.stats;
     const t = this.session.settings.thresholds;
     const rows = a.result.top[i];
     if (rows.length === 0) {
-      md.appendMarkdown('No latent is active on this token.');
+      md.appendMarkdown(vscode.l10n.t('No latent is active on this token.'));
     } else {
-      md.appendMarkdown('| latent | act | tag | Δnorm | ν^ε | ν^r | label |\n|---:|---:|---|---:|---:|---:|---|\n');
+      md.appendMarkdown(`| ${vscode.l10n.t('latent')} | ${vscode.l10n.t('act')} | ${vscode.l10n.t('tag')} | Δnorm | ν^ε | ν^r | ${vscode.l10n.t('label')} |\n|---:|---:|---|---:|---:|---:|---|\n`);
       for (const r of rows.slice(0, this.session.settings.topK)) {
         const dn = m?.deltaNorm[r.latent] ?? NaN;
         const ne = s?.nuError?.[r.latent] ?? NaN;
@@ -48,7 +48,7 @@ export class TokenHover implements vscode.HoverProvider {
         const label = this.annotations.label(r.latent);
         md.appendMarkdown(`| ${r.latent} | ${num(r.act)} | ${v} | ${num(dn)} | ${num(ne, 2)} | ${num(nr, 2)} | ${label ? code(label) : ''} |\n`);
       }
-      md.appendMarkdown('\nΔnorm in the paper\'s convention: 1 = chat-only, 0 = base-only. Activations are scaled (f·s_j). ν ratios appear once Latent Scaling results exist.');
+      md.appendMarkdown(`\n${vscode.l10n.t('Δnorm in the paper\'s convention: 1 = chat-only, 0 = base-only. Activations are scaled (f·s_j). ν ratios appear once Latent Scaling results exist.')}`);
     }
     const p = this.session.predictions;
     if (p && p.uri === a.uri.toString() && p.version === a.version && i < p.kl.length) {

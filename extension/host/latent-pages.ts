@@ -51,7 +51,7 @@ export class LatentPages implements vscode.Disposable {
       existing.reveal();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(LATENT_PAGE_VIEW_TYPE, `Latent #${latent}`, vscode.ViewColumn.Beside, {});
+    const panel = vscode.window.createWebviewPanel(LATENT_PAGE_VIEW_TYPE, vscode.l10n.t('Latent #{0}', latent), vscode.ViewColumn.Beside, {});
     this.attach(panel, latent);
   }
 
@@ -63,7 +63,7 @@ export class LatentPages implements vscode.Disposable {
     this.panels.set(latent, panel);
     panel.title = `Latent #${latent}`;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
-    setWebviewHtml(panel.webview, this.extensionUri, 'latent', `Latent #${latent}`);
+    setWebviewHtml(panel.webview, this.extensionUri, 'latent', vscode.l10n.t('Latent #{0}', latent));
     const subs = [
       pumpMessages<LatentToHost>(panel.webview, 'latent', {
         parse: parseLatentMessage,
@@ -121,7 +121,7 @@ export class LatentPages implements vscode.Disposable {
     try {
       const bundle = await this.session.ensureBundle();
       if (latent >= bundle.info.dictSize) {
-        post({ type: 'latent', detail: null, message: `Latent ${latent} does not exist: ${bundle.info.name} has latents 0–${bundle.info.dictSize - 1}.` });
+        post({ type: 'latent', detail: null, message: vscode.l10n.t('Latent {0} does not exist: {1} has latents 0–{2}.', latent, bundle.info.name, bundle.info.dictSize - 1) });
         return;
       }
       const [metrics, stats] = await Promise.all([this.session.ensureMetrics(), this.session.ensureStats()]);
@@ -137,7 +137,7 @@ export class LatentPages implements vscode.Disposable {
         }),
       });
     } catch (e) {
-      post({ type: 'latent', detail: null, message: `Cannot show latent ${latent}: ${(e as Error).message}` });
+      post({ type: 'latent', detail: null, message: vscode.l10n.t('Cannot show latent {0}: {1}', latent, (e as Error).message) });
       return;
     }
     let effects = this.logitEffects.get(latent);
@@ -149,7 +149,7 @@ export class LatentPages implements vscode.Disposable {
     try {
       post({ type: 'logitEffects', latent, effects: await effects, message: '' });
     } catch (e) {
-      post({ type: 'logitEffects', latent, effects: null, message: `No logit effects: ${(e as Error).message}` });
+      post({ type: 'logitEffects', latent, effects: null, message: vscode.l10n.t('No logit effects: {0}', (e as Error).message) });
     }
   }
 

@@ -42,7 +42,7 @@ export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposabl
 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
-    setWebviewHtml(view.webview, this.extensionUri, 'latents', 'Latents', 'sidebar');
+    setWebviewHtml(view.webview, this.extensionUri, 'latents', vscode.l10n.t('Latents'), 'sidebar');
     this.viewSubs = [
       pumpMessages<LatentsToHost>(view.webview, 'latents', {
         parse: parseLatentsMessage,
@@ -84,18 +84,18 @@ export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposabl
 
   private async postTable(): Promise<void> {
     if (!this.view) return;
-    this.post({ type: 'table', table: null, message: 'Loading the crosscoder\'s latents…' });
+    this.post({ type: 'table', table: null, message: vscode.l10n.t('Loading the crosscoder\'s latents…') });
     try {
       const bundle = await this.session.ensureBundle();
       const [metrics, stats] = await Promise.all([this.session.ensureMetrics(), this.session.ensureStats()]);
       const note = this.session.statsProblem ? `Statistics not loaded: ${this.session.statsProblem}` : '';
-      if (note) void vscode.window.showWarningMessage(`Latent Diff: ${note}`);
+      if (note) void vscode.window.showWarningMessage(vscode.l10n.t('Latent Diff: {0}', note));
       this.post({ type: 'table', table: latentTable(bundle.info.name, metrics, stats, this.session.settings.thresholds), message: note });
       this.postLabels();
       this.postActivity();
       this.post({ type: 'highlighted', latents: this.session.highlightedLatents() });
     } catch (e) {
-      this.post({ type: 'table', table: null, message: `Cannot list latents: ${(e as Error).message}` });
+      this.post({ type: 'table', table: null, message: vscode.l10n.t('Cannot list latents: {0}', (e as Error).message) });
     }
   }
 

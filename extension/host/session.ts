@@ -335,7 +335,7 @@ export class Session implements vscode.Disposable {
           token.onCancellationRequested(() => controller.abort());
           opts.signal?.addEventListener('abort', () => controller.abort(), { once: true });
           const sub = this.getClient().onProgress((p) => progress.report({ message: p.message }));
-          progress.report({ message: `Analysing ${document.uri.path.split('/').pop()}…` });
+          progress.report({ message: vscode.l10n.t('Analysing {0}…', document.uri.path.split('/').pop() ?? '') });
           try {
             return await run(controller.signal);
           } finally {
@@ -407,7 +407,7 @@ export class Session implements vscode.Disposable {
     this.refining = controller;
     const range = a.base === 0 && a.length === doc.getText().length ? undefined : new vscode.Range(doc.positionAt(a.base), doc.positionAt(a.base + a.length));
     this.analyze(doc, range, { silent: true, signal: controller.signal }).catch((e) => {
-      if (!(e instanceof CancelledError)) void vscode.window.showErrorMessage(`Latent Diff: ${(e as Error).message}`);
+      if (!(e instanceof CancelledError)) void vscode.window.showErrorMessage(vscode.l10n.t('Latent Diff: {0}', (e as Error).message));
     });
   }
 

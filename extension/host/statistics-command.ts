@@ -21,9 +21,9 @@ function outputFolder(context: vscode.ExtensionContext, identity: string): strin
 /** An interrupted run in `out` can be resumed or replaced; undefined = the user backed out. */
 async function resumeOrRestart(out: string): Promise<boolean | undefined> {
   if (!existsSync(join(out, 'state', 'manifest.json'))) return false;
-  const resume = 'Resume the interrupted run';
-  const restart = 'Start over';
-  const pick = await vscode.window.showQuickPick([resume, restart], { title: `Statistics already started in ${out}`, ignoreFocusOut: true });
+  const resume = vscode.l10n.t('Resume the interrupted run');
+  const restart = vscode.l10n.t('Start over');
+  const pick = await vscode.window.showQuickPick([resume, restart], { title: vscode.l10n.t('Statistics already started in {0}', out), ignoreFocusOut: true });
   if (pick === restart) rmSync(out, { recursive: true, force: true });
   return pick === undefined ? undefined : pick === resume;
 }
@@ -32,9 +32,9 @@ export async function computeStatistics(context: vscode.ExtensionContext, sessio
   const bundle = await session.ensureBundle();
   const data = files ?? (await vscode.window.showOpenDialog({
     canSelectMany: true,
-    title: 'Datasets for Latent Diff statistics',
-    openLabel: 'Compute statistics',
-    filters: { Datasets: ['txt', 'jsonl', 'json', 'parquet'], 'All files': ['*'] },
+    title: vscode.l10n.t('Datasets for Latent Diff statistics'),
+    openLabel: vscode.l10n.t('Compute statistics'),
+    filters: { [vscode.l10n.t('Datasets')]: ['txt', 'jsonl', 'json', 'parquet'], [vscode.l10n.t('All files')]: ['*'] },
   }))?.map((u) => u.fsPath);
   if (!data?.length) return;
   const out = outputFolder(context, bundle.info.crosscoderIdentity);
@@ -44,7 +44,7 @@ export async function computeStatistics(context: vscode.ExtensionContext, sessio
   let skipped = 0;
   useCudaSetupBeforeWorker(context);
   const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Latent Diff: statistics', cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Latent Diff: statistics'), cancellable: true },
     async (progress, token) => {
       const controller = new AbortController();
       token.onCancellationRequested(() => controller.abort());
@@ -72,12 +72,12 @@ export async function computeStatistics(context: vscode.ExtensionContext, sessio
     },
   );
   if (!result) {
-    void vscode.window.showInformationMessage('Latent Diff: statistics cancelled. The checkpoint is saved; run the command again to resume.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('Latent Diff: statistics cancelled. The checkpoint is saved; run the command again to resume.'));
     return;
   }
   reportProvider(provider, { provider: result.provider as ProviderInUse, providerNote: result.providerNote });
-  if (!result.featureDf) throw new Error(`the statistics run in ${out} finished without a feature_df.csv`);
+  if (!result.featureDf) throw new Error(vscode.l10n.t('the statistics run in {0} finished without a feature_df.csv', out));
   session.useComputedStatistics(await session.readStats(result.featureDf), result.examplesDb);
   const note = skipped ? ` ${skipped} unreadable record(s) were skipped.` : '';
-  void vscode.window.showInformationMessage(`Latent Diff: statistics written to ${out} (feature_df.csv, examples.db).${note}`);
+  void vscode.window.showInformationMessage(vscode.l10n.t('Latent Diff: statistics written to {0} (feature_df.csv, examples.db).{1}', out, note));
 }

@@ -22,22 +22,22 @@ export class StatusBar implements vscode.Disposable {
   update(): void {
     const s = this.session;
     const b = s.bundle;
-    const bundle = b ? (b.isDemo ? 'demo' : b.info.name) : s.settings.bundlePath ? 'bundle not loaded' : 'demo (not loaded)';
+    const bundle = b ? (b.isDemo ? vscode.l10n.t('demo') : b.info.name) : s.settings.bundlePath ? vscode.l10n.t('bundle not loaded') : vscode.l10n.t('demo (not loaded)');
     const parts = [bundle];
     if (b) parts.push(b.provider);
     const h = s.request;
     if (h.mode === 'latents') parts.push(h.latents.map((j) => `#${j}`).join(' + '));
-    else if (h.mode === 'chat-specificity') parts.push('chat-specificity');
+    else if (h.mode === 'chat-specificity') parts.push(vscode.l10n.t('chat-specificity'));
     else if (h.mode === 'kl') parts.push(h.name);
     const icon = s.busy ? '$(sync~spin)' : '$(symbol-color)';
     this.item.text = `${icon} ${parts.join(' · ')}${this.isLive() ? ' $(eye)' : ''}`;
     const tip = new vscode.MarkdownString();
     tip.appendMarkdown('**Latent Diff**\n\n');
-    tip.appendText(`Bundle: ${b ? `${b.info.name} (${b.dir})` : 'opens on first analysis'}\n`);
-    if (b) tip.appendText(`\nProvider: ${b.provider}${b.adapter ? ` on ${b.adapter}` : ''}${b.providerNote ? ` (${b.providerNote})` : ''}\n`);
-    tip.appendText(`\nHighlight: ${parts.slice(b ? 2 : 1).join('') || 'none'}\n`);
+    tip.appendText(`${vscode.l10n.t('Bundle: {0}', b ? `${b.info.name} (${b.dir})` : vscode.l10n.t('opens on first analysis'))}\n`);
+    if (b) tip.appendText(`\n${vscode.l10n.t('Provider: {0}', `${b.provider}${b.adapter ? ` on ${b.adapter}` : ''}`)}${b.providerNote ? ` (${b.providerNote})` : ''}\n`);
+    tip.appendText(`\n${vscode.l10n.t('Highlight: {0}', parts.slice(b ? 2 : 1).join('') || vscode.l10n.t('none'))}\n`);
     if (s.busy) tip.appendText(`\n${s.busy}\n`);
-    tip.appendText(`\nLive analysis: ${this.isLive() ? 'on' : 'off'}. Click to show the token panel.`);
+    tip.appendText(`\n${this.isLive() ? vscode.l10n.t('Live analysis: on. Click to show the token panel.') : vscode.l10n.t('Live analysis: off. Click to show the token panel.')}`);
     this.item.tooltip = tip;
   }
 

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { Annotations } from './annotations';
+import type { ContextKeys } from './context-keys';
 import type { EditorDecorations } from './decorations';
 import type { EditorHighlighter } from './editor-highlighter';
 import type { GenerationPanel } from './generation-panel';
@@ -25,6 +26,7 @@ export interface TestHookDeps {
   latentPages: LatentPages;
   live: LiveAnalysis;
   generationPanel: GenerationPanel;
+  contextKeys: ContextKeys;
 }
 
 export function registerTestHook(d: TestHookDeps): vscode.Disposable {
@@ -50,6 +52,7 @@ export function registerTestHook(d: TestHookDeps): vscode.Disposable {
       annotationsProblem: d.annotations.problem,
       stats: { source: d.session.stats?.source ?? null, problem: d.session.statsProblem },
       generation: d.generationPanel.snapshot(),
+      contextKeys: d.contextKeys.snapshot(),
     });
   });
 }

@@ -51,7 +51,7 @@ export class TokenPanel implements vscode.Disposable {
       this.panel.reveal(undefined, preserveFocus);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(TOKEN_PANEL_VIEW_TYPE, 'Latent Diff: Tokens',
+    const panel = vscode.window.createWebviewPanel(TOKEN_PANEL_VIEW_TYPE, vscode.l10n.t('Latent Diff: Tokens'),
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, { ...webviewOptions(this.extensionUri), retainContextWhenHidden: false });
     this.attach(panel);
   }
@@ -59,7 +59,7 @@ export class TokenPanel implements vscode.Disposable {
   private attach(panel: vscode.WebviewPanel): void {
     this.panel = panel;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
-    setWebviewHtml(panel.webview, this.extensionUri, 'tokens', 'Latent Diff: Tokens');
+    setWebviewHtml(panel.webview, this.extensionUri, 'tokens', vscode.l10n.t('Latent Diff: Tokens'));
     this.panelSubs = [
       pumpMessages<TokensToHost>(panel.webview, 'tokens', {
         parse: parseTokensMessage,

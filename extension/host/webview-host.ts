@@ -55,7 +55,7 @@ export function pumpMessages<M extends { type: string }>(webview: vscode.Webview
       try {
         await pump.handle(message);
       } catch (e) {
-        void vscode.window.showErrorMessage(`Latent Diff: ${(e as Error).message}`);
+        void vscode.window.showErrorMessage(vscode.l10n.t('Latent Diff: {0}', (e as Error).message));
       }
       return;
     }

@@ -1,8 +1,9 @@
 /**
  * Starts code-server on a free local port with no authentication, its own user-data, extensions and XDG
- * folders, the extension folders given symlinked in as installed extensions, and a workspace folder open.
+ * folders, the extension folders given symlinked in as installed extensions (and VSIX files really
+ * installed), and a workspace folder open.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +14,8 @@ export interface LaunchOptions {
   workspace: string;
   /** Folders holding an extension (package.json with publisher, name, version), installed by symlink. */
   extensions: string[];
+  /** VSIX files installed with code-server's own `--install-extension` before it starts. */
+  vsixFiles?: string[];
   /** Extra environment for code-server and so for the extension host. */
   env?: Record<string, string>;
   /** Keep user data (settings, UI state) here between runs; a temp folder otherwise. */
@@ -99,6 +102,11 @@ export async function launchCodeServer(opts: LaunchOptions): Promise<CodeServer>
   });
   // Inside a VS Code terminal these make code-server hand the folder to that VS Code instead of serving it.
   for (const k of Object.keys(env)) if (k.startsWith('VSCODE_')) delete env[k];
+  for (const vsix of opts.vsixFiles ?? []) {
+    execFileSync(opts.installed.nodeBin, [opts.installed.entry, '--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData, '--install-extension', resolve(vsix)], {
+      env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000,
+    });
+  }
   const args = [
     opts.installed.entry,
     '--config', config,

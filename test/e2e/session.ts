@@ -1,7 +1,7 @@
 /**
  * One end-to-end session: code-server (installed into the cache folder on first use) with the built extension
- * and the probe extension symlinked in, a temp workspace holding copies of models/samples/*, and headless
- * Chromium showing the workbench. Screenshots go to test-output/e2e/.
+ * (or an installed VSIX) and the probe extension symlinked in, a temp workspace holding copies of
+ * models/samples/*, and headless Chromium showing the workbench. Screenshots go to test-output/e2e/.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,12 @@ export interface E2ESession {
   stop(): Promise<void>;
 }
 
-export async function startSession(): Promise<E2ESession> {
+export interface SessionOptions {
+  /** Install this VSIX into code-server instead of symlinking the development folder. */
+  vsix?: string;
+}
+
+export async function startSession(opts: SessionOptions = {}): Promise<E2ESession> {
   for (const built of ['dist/extension.js', 'dist/worker.js', 'models/demo/bundle.json']) {
     if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first (npm run test:e2e does)`);
   }
@@ -39,7 +44,8 @@ export async function startSession(): Promise<E2ESession> {
   const server = await launchCodeServer({
     installed,
     workspace,
-    extensions: [ROOT, PROBE_EXTENSION_DIR],
+    extensions: opts.vsix ? [PROBE_EXTENSION_DIR] : [ROOT, PROBE_EXTENSION_DIR],
+    vsixFiles: opts.vsix ? [opts.vsix] : [],
     stateDir: join(scratch, 'state'),
     env: { LATENT_DIFF_TEST_HOOK: '1', LATENT_DIFF_PROBE_DIR: probeDir },
     settings: AUTOMATION_SETTINGS,

@@ -26,7 +26,7 @@ const stub = new Proxy(function () {}, {
 });
 const NAMES = ['workspace', 'window', 'commands', 'languages', 'env', 'Uri', 'EventEmitter', 'Range', 'Position', 'Selection',
   'ViewColumn', 'ProgressLocation', 'StatusBarAlignment', 'DecorationRangeBehavior', 'TextEditorRevealType', 'ConfigurationTarget',
-  'MarkdownString', 'Hover'];
+  'MarkdownString', 'Hover', 'ThemeColor', 'l10n'];
 const vscodeModule = new Proxy({}, {
   get: () => stub,
   ownKeys: () => NAMES,

@@ -106,3 +106,20 @@ test('bad input: clear errors naming the file, non-zero exit, no crash', () => {
     assert.doesNotMatch(r.stderr, /internal error|at .*\.js:\d+/);
   }
 });
+
+test('the human-readable report gives nu_eps, nu_r and the verdict, so the Complete Shrinkage latent does not read chat-only', () => {
+  const r = cli('analyze', join(ROOT, 'models/samples/hello-chat.txt'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^latent +max +count +Δnorm +nu_eps +nu_r +tag +verdict$/m);
+  const row = (id: number) => r.stdout.split('\n').find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/);
+  for (const { id } of latentsWith('complete-shrinkage')) {
+    const cells = row(id);
+    assert.ok(cells, `latent ${id} is in the report`);
+    assert.ok(Number(cells[4]) >= 0.2, `nu_eps of ${id} is ${cells[4]}`);
+    assert.deepEqual(cells.slice(-2), ['chat-only', 'complete-shrinkage']);
+  }
+  for (const { id } of latentsWith('robust-chat-only')) {
+    const cells = row(id);
+    if (cells) assert.deepEqual(cells.slice(-2), ['chat-only', 'robust-chat-specific']);
+  }
+});

@@ -88,6 +88,18 @@ test('two-latent mode paints each token half and half', async () => {
   assert.equal(await view.page.locator('.legends .series').count(), 2);
 });
 
+test('the token colours follow the theme colour VS Code sets for the strongest highlight bucket', async () => {
+  const f = makeTokens(30, 9);
+  await view.post(documentMessage(f, briefs));
+  await view.page.evaluate(() => document.documentElement.style.setProperty('--vscode-latentDiff-highlightFirst8', '#10c020b3'));
+  const acts = Float32Array.from({ length: 30 }, (_, k) => (k % 4 === 1 ? 1 + k / 10 : 0));
+  await view.post(highlightMessage(acts));
+  const i = 5;
+  const bg = await view.page.locator('.tokens .tok').nth(i).evaluate((s) => (s as HTMLElement).style.background);
+  assert.match(bg, /^rgba\(16, 192, 32, [\d.]+\)$/);
+  await view.page.evaluate(() => document.documentElement.style.removeProperty('--vscode-latentDiff-highlightFirst8'));
+});
+
 test('clicking a token lists its top latents with verdict badges; clicking a latent asks the host to highlight it', async () => {
   const f = makeTokens(30, 9);
   forceTop(f, 4, [7, 3, 20]);
