@@ -3,8 +3,7 @@
  * models/demo/dataset.jsonl (the first CHATS) through `runKl` with the interventions none, all, chat-error and the robust set,
  * as positions/s (every position runs through the models) and scored tokens/s; against the same run's cost of
  * one unpatched chat forward (first half + second half with full log-probs) over the same chats, the ratio
- * says how many forwards the experiment costs (floor: 1 reference + 1 per intervention second half, plus the
- * base first half and the crosscoder). The Gemma-2-2B-shaped pair does not fit this machine twice over with
+ * says how many forwards the experiment costs. The Gemma-2-2B-shaped pair does not fit this machine twice over with
  * the paper's crosscoder; `npm run bench patching` measures the demo only.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -53,7 +52,7 @@ async function run(): Promise<void> {
     console.log(`demo bundle, ${docs.length} chats, ${positions} positions, ${scored} scored, interventions none/all/chat-error/robust, provider ${l.pair.provider}`);
     console.log(`  patching experiment: ${exp.toFixed(0)} ms = ${((positions / exp) * 1000).toFixed(0)} positions/s, ${((scored / exp) * 1000).toFixed(0)} scored tokens/s`);
     console.log(`  one unpatched chat forward over the same chats: ${fwd.toFixed(0)} ms`);
-    console.log(`  ratio experiment / forward: ${(exp / fwd).toFixed(2)} (floor ~5: the reference and 4 intervention second halves)`);
+    console.log(`  ratio experiment / forward: ${(exp / fwd).toFixed(2)} (the experiment also runs the base first half, the crosscoder and 4 more second halves)`);
   } finally {
     await analyzer.dispose();
     rmSync(cacheDir, { recursive: true, force: true });
