@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LatentDiffError } from '../errors';
+import { findDuplicateKey } from '../json-duplicates';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -22,5 +23,7 @@ export function readJsonObject(path: string): JsonObject {
     throw new LatentDiffError(path, `not valid JSON (${(e as Error).message})`);
   }
   if (!isJsonObject(value)) throw new LatentDiffError(path, 'expected a JSON object at the top level');
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) throw new LatentDiffError(path, `"${[...duplicate.path, duplicate.key].join('.')}" appears twice`, 'duplicate-key');
   return value;
 }

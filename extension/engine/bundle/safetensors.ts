@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { LatentDiffError } from '../errors';
+import { findDuplicateKey } from '../json-duplicates';
 
 /** safetensors dtypes we read. */
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -56,6 +57,8 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
       throw new LatentDiffError(path, `safetensors header is not valid JSON (${(e as Error).message})`);
     }
     if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new LatentDiffError(path, 'safetensors header is not a JSON object');
+    const duplicate = findDuplicateKey(headerBuf.toString('utf8'));
+    if (duplicate) throw new LatentDiffError(path, `the safetensors header lists ${duplicate.path.length ? `"${duplicate.path.join('.')}.${duplicate.key}"` : `tensor "${duplicate.key}"`} twice`, 'duplicate-key');
     const dataStart = 8 + headerLen;
     const dataSize = fileSize - dataStart;
     const tensors = new Map<string, TensorRef>();
