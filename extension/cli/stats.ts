@@ -110,6 +110,9 @@ export function statsSummary(r: StatsJobResult): string {
   return lines.join('\n') + '\n';
 }
 
+/** Unreadable records named one by one on stderr; the rest are only counted. */
+const SHOWN_BAD_RECORDS = 5;
+
 export async function runStats(argv: string[], root = projectRoot(__dirname)): Promise<number> {
   const opts = statsOptions(argv, root);
   const controller = new AbortController();
@@ -120,10 +123,14 @@ export async function runStats(argv: string[], root = projectRoot(__dirname)): P
   process.once('SIGINT', onSigint);
   const tty = process.stderr.isTTY;
   let lastLine = 0;
+  let badShown = 0;
   try {
     const result = await runStatsJob(opts, {
       signal: controller.signal,
-      onBadRecord: (b) => process.stderr.write(`latent-diff: skipped ${b.file}:${b.line}: ${b.problem}\n`),
+      onBadRecord: (b) => {
+        if (++badShown <= SHOWN_BAD_RECORDS) process.stderr.write(`latent-diff: skipped ${b.file}:${b.line}: ${b.problem}\n`);
+        else if (badShown === SHOWN_BAD_RECORDS + 1) process.stderr.write('latent-diff: more unreadable records skipped (the summary counts them all)\n');
+      },
       onProgress: (p) => {
         const pct = p.fraction !== undefined ? ` ${(100 * p.fraction).toFixed(1)}%` : '';
         if (tty) process.stderr.write(`\r${p.message}${pct}\x1b[K`);

@@ -23,6 +23,11 @@ export async function* readParquetFile(file: string, opts: DatasetReadOptions): 
   if (!columns.includes(column)) {
     throw new LatentDiffError(file, `has no column "${column}" (columns: ${columns.join(', ')}); name the text column with --text-column`, 'bad-parquet');
   }
+  const element = metadata.schema.find((s, i) => i > 0 && s.name === column)!;
+  if (element.type !== 'BYTE_ARRAY' || (element.converted_type !== undefined && element.converted_type !== 'UTF8' && element.converted_type !== 'JSON')) {
+    const type = [element.type, element.converted_type ?? element.logical_type?.type].filter(Boolean).join(' ');
+    throw new LatentDiffError(file, `column "${column}" holds ${type || 'nested values'}, not text; name the text column with --text-column`, 'bad-parquet');
+  }
   const total = Number(metadata.num_rows);
   let groupStart = 0;
   for (const group of metadata.row_groups) {

@@ -13,7 +13,7 @@
  * records, so shards agree on where the data ends). Progress, cancel (checkpoint, then StatsCancelledError)
  * and resume from the last checkpoint are built in; final files are written atomically.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { loadBundle, type Bundle } from '../../bundle/bundle';
@@ -167,6 +167,7 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
   const thresholds = config.thresholds;
 
   let manifest = readManifest(out);
+  const freshRun = !manifest;
   if (manifest && !opts.resume) {
     throw new LatentDiffError(out, 'already holds a statistics run (state/manifest.json): pass --resume to continue it, or choose another --out folder', 'exists');
   }
@@ -220,6 +221,15 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
     let f0: number | undefined;
     let replaying = ps.recordsDone > 0;
     let skipped = m.skippedRecords;
+    // Both passes read the same records: the first pass of this run counts and reports the bad ones.
+    const countsBadRecords = phase === 'scan' || !doScan;
+    const firstBad: BadRecord[] = [];
+    const onSkip = (b: BadRecord) => {
+      if (replaying || !countsBadRecords) return;
+      skipped++;
+      if (firstBad.length < 3) firstBad.push(b);
+      hooks.onBadRecord?.(b);
+    };
     const checkpoint = (status: PhaseState['status']) => {
       const file = nextStateFile(phase);
       save(join(stateDir(out), file));
@@ -230,11 +240,7 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
     const records = readDatasets(opts.data, {
       onBadRecord: opts.badRecords ?? 'skip',
       textColumn: config.textColumn,
-      onSkip: (b) => {
-        if (replaying) return;
-        skipped++;
-        hooks.onBadRecord?.(b);
-      },
+      onSkip,
     });
     const report = (fraction: number | undefined, final = false) => {
       const now = Date.now();
@@ -263,7 +269,7 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
           ids = recordIds(tokenizer, template, r.record);
         } catch (e) {
           if (!(e instanceof LatentDiffError)) throw e;
-          badRecord({ onBadRecord: opts.badRecords ?? 'skip', onSkip: (b) => (skipped++, hooks.onBadRecord?.(b)) }, { file: r.record.file, line: r.record.line, problem: e.problem });
+          badRecord({ onBadRecord: opts.badRecords ?? 'skip', onSkip }, { file: r.record.file, line: r.record.line, problem: e.problem });
         }
         if (ids) {
           const seq = makeSequence(r.index, ids, budget === null ? contextWindow : Math.min(contextWindow, budget - cum), tids);
@@ -285,6 +291,10 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
         checkpoint('running');
         lastCheckpoint = now;
       }
+    }
+    if (countsBadRecords && cum === 0 && (shard.count === 1 || ps.recordsDone === 0)) {
+      if (freshRun) rmSync(stateDir(out), { recursive: true, force: true });
+      throw noReadableRecords(opts.data, skipped, firstBad);
     }
     checkpoint('done');
     report(1, true);
@@ -323,6 +333,14 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
     if (!hooks.encoder) await encoder.dispose();
   }
   return finishRun(out, m, stat, thresholds, encoder.provider);
+}
+
+/** Statistics over no tokens would be numbers about nothing: name the data and why none of it was read. */
+function noReadableRecords(data: readonly string[], skipped: number, firstBad: readonly BadRecord[]): LatentDiffError {
+  const where = data.join(', ');
+  if (!skipped) return new LatentDiffError(where, 'holds no text to compute statistics on (empty, or blank lines only)', 'no-data');
+  const examples = firstBad.map((b) => `${b.file}:${b.line}: ${b.problem}`).join('; ');
+  return new LatentDiffError(where, `no readable record: all ${skipped} record(s) are unreadable (first: ${examples})`, 'no-data');
 }
 
 /** Writes feature_df.csv / examples.db where the folder's state covers every shard. */
