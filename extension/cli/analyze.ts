@@ -1,8 +1,8 @@
 /** `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT]` */
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Analyzer } from '../engine/analysis/analyzer';
-import { LatentDiffError } from '../engine/errors';
+import { checkRegularFile } from '../engine/input-files';
 import { defaultCacheDir, demoBundleDir } from '../engine/paths';
 import { TAG_CODES, type AnalysisResult, type LatentMetrics, type ProviderSetting } from '../engine/types';
 import { standaloneTokenHtml } from '../host/export-html';
@@ -23,8 +23,7 @@ export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent 
   --context N       context window in tokens (default: the bundle's)`;
 
 function readDocument(file: string): string {
-  if (!existsSync(file)) throw new LatentDiffError(file, 'file not found', 'not-found');
-  if (statSync(file).isDirectory()) throw new LatentDiffError(file, 'is a folder, not a text file', 'invalid-input');
+  checkRegularFile(file);
   return readFileSync(file, 'utf8');
 }
 

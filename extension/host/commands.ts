@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
+import { checkRegularFile } from '../engine/input-files';
 import { CancelledError } from '../engine/worker/client';
 import { ANNOTATION_STATUSES, type AnnotationStatus } from '../protocol/messages';
 import { verdictOf } from '../protocol/latent-verdict';
@@ -262,6 +263,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       source ??= (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'JSON or CSV': ['json', 'csv'] }, title: 'Import Annotations (ours, or the paper\'s hand labels)' }))?.[0];
       if (!source) return undefined;
       await session.ensureBundle();
+      checkRegularFile(source.fsPath, 'annotation file');
       const n = annotations.importText(readFileSync(source.fsPath, 'utf8'), source.path.endsWith('.csv'), source.fsPath);
       void vscode.window.showInformationMessage(`Latent Diff: imported ${n} annotations from ${source.fsPath}`);
       return n;

@@ -17,9 +17,10 @@
  * The database is written to a temporary file and renamed, so a reader never sees a half-written one.
  * The module (and its WebAssembly, copied to dist/ by the build) loads on first use, not at activation.
  */
-import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync } from 'node:fs';
 import type { Database } from 'node-sqlite3-wasm';
 import { LatentDiffError } from '../errors';
+import { checkRegularFile } from '../input-files';
 
 export interface ExampleRow {
   latent: number;
@@ -120,7 +121,7 @@ export interface ExamplesDb {
 }
 
 export function openExamplesDb(path: string): ExamplesDb {
-  if (!existsSync(path)) throw new LatentDiffError(path, 'examples database not found', 'not-found');
+  checkRegularFile(path, 'examples database');
   let db: Database;
   try {
     db = new (sqlite().Database)(path, { readOnly: true });

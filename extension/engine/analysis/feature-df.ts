@@ -9,6 +9,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { LatentDiffError } from '../errors';
+import { checkRegularFile } from '../input-files';
 import { parseCsv } from '../csv';
 
 export type FeatureColumn =
@@ -72,6 +73,7 @@ export interface FeatureDf {
 }
 
 export function readFeatureDf(path: string): FeatureDf {
+  checkRegularFile(path, 'statistics table');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

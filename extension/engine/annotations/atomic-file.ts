@@ -40,9 +40,11 @@ export function writeFileAtomic(file: string, text: string): void {
 /** The file's text, or undefined when it does not exist. */
 export function readTextIfExists(file: string): string | undefined {
   try {
+    if (!statSync(file).isFile()) throw new LatentDiffError(file, 'is not a regular file (a folder, named pipe or device)', 'not-regular-file');
     return readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (e instanceof LatentDiffError) throw e;
     throw new LatentDiffError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'read-failed');
   }
 }

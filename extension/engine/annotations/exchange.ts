@@ -5,6 +5,7 @@
 import { LatentDiffError } from '../errors';
 import { parseCsv, writeCsv } from '../csv';
 import { findDuplicateKey } from '../json-duplicates';
+import { jsonSyntaxProblem } from '../input-files';
 import { ANNOTATION_FORMAT, duplicateKeyProblem, parseAnnotationValue, serializeAnnotationFile } from './file-format';
 import { checkEvidence, checkStatus, describe, isObject, parseLatentKey } from './record-check';
 import type { Annotation, AnnotationPatch, AnnotationSection, Evidence } from './types';
@@ -26,7 +27,7 @@ export function parseJsonImport(text: string, identity: string, file: string): P
   try {
     value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
-    throw new LatentDiffError(file, `not valid JSON (${(e as Error).message})`);
+    throw new LatentDiffError(file, `not valid JSON (${jsonSyntaxProblem(e, text)})`);
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate) throw new LatentDiffError(file, duplicateKeyProblem(duplicate), 'duplicate-key');
@@ -104,7 +105,7 @@ function parseEvidenceCell(cell: string, file: string, where: string): Evidence[
   try {
     value = JSON.parse(cell);
   } catch (e) {
-    throw new LatentDiffError(file, `${where}, evidence: not a JSON array (${(e as Error).message})`);
+    throw new LatentDiffError(file, `${where}, evidence: not a JSON array (${jsonSyntaxProblem(e, cell)})`);
   }
   if (!Array.isArray(value)) throw new LatentDiffError(file, `${where}, evidence: expected a JSON array, got ${describe(value)}`);
   return value.map((e, i) => checkEvidence(e, file, `${where}, evidence[${i}]`));

@@ -14,6 +14,7 @@
  */
 import { LatentDiffError } from '../errors';
 import { findDuplicateKey, type DuplicateKey } from '../json-duplicates';
+import { jsonSyntaxProblem } from '../input-files';
 import { checkRecord, describe, isObject, parseLatentKey } from './record-check';
 import type { AnnotationFileData, AnnotationRecord, AnnotationSection, Evidence } from './types';
 
@@ -26,7 +27,7 @@ export function parseAnnotationFile(text: string, file: string): AnnotationFileD
   try {
     value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
-    throw new LatentDiffError(file, `not valid JSON (${(e as Error).message})${LEFT_AS_IS}`, 'malformed-annotations');
+    throw new LatentDiffError(file, `not valid JSON (${jsonSyntaxProblem(e, text)})${LEFT_AS_IS}`, 'malformed-annotations');
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate) throw new LatentDiffError(file, `${duplicateKeyProblem(duplicate)}${LEFT_AS_IS}`, 'malformed-annotations');

@@ -10,6 +10,7 @@ import type { BundleInfo, CrosscoderCheckpoint } from '../types';
 import { BundleFields } from './bundle-fields';
 import { loadCrosscoderCheckpoint } from './crosscoder-checkpoint';
 import { isJsonObject, readJsonObject, type JsonObject } from './json-file';
+import { checkRegularFile } from '../input-files';
 import { readOnnxSignature, type OnnxSignature, type OnnxValueInfo } from './onnx-inspect';
 
 /** The schema version this code writes; it reads any 1.x. */
@@ -63,6 +64,7 @@ export function loadBundle(path: string): Bundle {
   const file = isFile ? given : join(given, 'bundle.json');
   const dir = dirname(file);
   if (!existsSync(file)) throw new LatentDiffError(file, 'bundle.json not found: a bundle folder must contain one', 'not-found');
+  checkRegularFile(file, 'bundle.json');
   const json = readJsonObject(file);
   const f = new BundleFields(file, dir);
 
@@ -152,6 +154,7 @@ function tokenizerSource(f: BundleFields, json: JsonObject): Bundle['tokenizer']
     chatTemplate = { builtin };
   } else if (template) {
     const file = f.path(t, 'chatTemplate', 'tokenizer.chatTemplate', 'file');
+    checkRegularFile(file, 'chat template file');
     const text = readFileSync(file, 'utf8');
     if (text.trim() === '') throw new LatentDiffError(file, 'chat template file is empty');
     chatTemplate = { text, file };

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { LatentDiffError } from '../errors';
+import { jsonSyntaxProblem } from '../input-files';
 import type { ChatMessage } from '../text/chat-template';
 import { parseLocatedJson } from '../text/json-locator';
 import { badRecord } from './bad-records';
@@ -101,7 +102,7 @@ export async function* readJsonlFile(file: string, opts: DatasetReadOptions): As
     try {
       value = JSON.parse(line);
     } catch (e) {
-      badRecord(opts, { file, line: lineNo, problem: `not valid JSON (${(e as Error).message})` });
+      badRecord(opts, { file, line: lineNo, problem: `not valid JSON (${jsonSyntaxProblem(e, line)})` });
       continue;
     }
     const r = recordOf(value, file, lineNo, opts, fraction);

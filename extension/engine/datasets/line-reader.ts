@@ -1,15 +1,12 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { LatentDiffError } from '../errors';
+import { checkRegularFile } from '../input-files';
 
 /** Streams the lines of a UTF-8 text file (CRLF or LF, a leading BOM dropped), with 1-based line numbers and the bytes read so far. */
 export async function* readLines(file: string): AsyncGenerator<{ line: string; lineNo: number; fraction: number }> {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (e) {
-    throw new LatentDiffError(file, `cannot read dataset file (${(e as NodeJS.ErrnoException).code ?? e})`, 'not-found');
-  }
+  checkRegularFile(file, 'dataset file');
+  const size = statSync(file).size;
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let lineNo = 0;

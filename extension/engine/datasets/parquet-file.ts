@@ -6,6 +6,7 @@
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { LatentDiffError } from '../errors';
+import { checkRegularFile } from '../input-files';
 import { badRecord } from './bad-records';
 import { textRecord, type DatasetReadOptions, type ReadRecord } from './records';
 
@@ -13,6 +14,7 @@ export async function* readParquetFile(file: string, opts: DatasetReadOptions): 
   const column = opts.textColumn ?? 'text';
   let metadata: FileMetaData;
   let buffer: Awaited<ReturnType<typeof asyncBufferFromFile>>;
+  checkRegularFile(file, 'dataset file');
   try {
     buffer = await asyncBufferFromFile(file);
     metadata = await parquetMetadataAsync(buffer);

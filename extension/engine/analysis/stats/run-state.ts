@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LatentDiffError } from '../../errors';
+import { jsonSyntaxProblem } from '../../input-files';
 
 export const STATE_FORMAT = 'latent-diff-stats';
 export const STATE_VERSION = 1;
@@ -69,10 +70,12 @@ export function readManifest(out: string): Manifest | undefined {
   const path = manifestPath(out);
   if (!existsSync(path)) return undefined;
   let m: Manifest;
+  let text = '';
   try {
-    m = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
+    m = JSON.parse(text);
   } catch (e) {
-    throw new LatentDiffError(path, `not valid JSON (${(e as Error).message})`, 'bad-state');
+    throw new LatentDiffError(path, `not valid JSON (${jsonSyntaxProblem(e, text)})`, 'bad-state');
   }
   if (m.format !== STATE_FORMAT) throw new LatentDiffError(path, 'not the manifest of a Latent Diff statistics run', 'bad-state');
   if (m.version !== STATE_VERSION) throw new LatentDiffError(path, `state version ${m.version} is not supported (this version reads ${STATE_VERSION})`, 'bad-state');

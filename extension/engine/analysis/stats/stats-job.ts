@@ -13,7 +13,7 @@
  * records, so shards agree on where the data ends). Progress, cancel (checkpoint, then StatsCancelledError)
  * and resume from the last checkpoint are built in; final files are written atomically.
  */
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { loadBundle, type Bundle } from '../../bundle/bundle';
@@ -21,6 +21,7 @@ import { readDatasets } from '../../datasets/open-dataset';
 import { badRecord } from '../../datasets/bad-records';
 import type { BadRecord } from '../../datasets/records';
 import { LatentDiffError } from '../../errors';
+import { checkRegularFile } from '../../input-files';
 import { decoderGeometry, type DecoderWeights } from '../../latents/latent-scaling';
 import { loadOrComputeLatentMetrics } from '../../latents/metrics-cache';
 import { DEFAULT_VERDICT_THRESHOLDS, type VerdictThresholds } from '../../latents/verdict';
@@ -112,7 +113,7 @@ function checkOptions(o: StatsJobOptions): void {
     throw new LatentDiffError(undefined, problem, 'invalid-setting');
   };
   if (!o.data.length) bad('no dataset given (--data FILE...)');
-  for (const f of o.data) if (!existsSync(f) || !statSync(f).isFile()) throw new LatentDiffError(f, 'dataset file not found', 'not-found');
+  for (const f of o.data) checkRegularFile(f, 'dataset file');
   if (o.tokens !== undefined && !(Number.isInteger(o.tokens) && o.tokens > 0)) bad(`--tokens must be a positive integer, got ${o.tokens}`);
   if (o.shard && !(Number.isInteger(o.shard.count) && o.shard.count >= 1 && Number.isInteger(o.shard.index) && o.shard.index >= 0 && o.shard.index < o.shard.count)) {
     bad(`--shard must be i/n with 0 <= i < n, got ${o.shard.index}/${o.shard.count}`);
