@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, openSync, readSync, closeSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LatentDiffError } from '../errors';
+import { checkFitsInMemory } from '../memory';
 import type { CodeNormalization, CrosscoderCheckpoint } from '../types';
 import { isJsonObject, readJsonObject, type JsonObject } from './json-file';
 import { readSafetensorsHeader, readTensorBytes, readTensorF32, type SafetensorsFile, type TensorRef } from './safetensors';
@@ -58,6 +59,7 @@ export function loadCrosscoderCheckpoint(path: string): CrosscoderCheckpoint {
   const k = kind === 'batchtopk' ? readK(file, kRef, trainerFile, trainer) : undefined;
   const codeNormalization = readCodeNormalization(tensors.get('code_normalization_id'), trainerFile, trainer);
   rejectInputNormalization(tensors);
+  checkFitsInMemory(file, layout.encoderWeight.byteLength + layout.decoderWeight.byteLength, `the encoder and decoder weights (dictionary of ${layout.dictSize} latents x ${layout.dModel})`);
 
   // The identity may end up in file names: keep the readable label to safe characters.
   const label = ((typeof trainer?.wandb_name === 'string' && trainer.wandb_name) || basename(dir)).replace(/[^A-Za-z0-9._-]+/g, '_');

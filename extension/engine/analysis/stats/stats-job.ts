@@ -22,6 +22,7 @@ import { badRecord } from '../../datasets/bad-records';
 import type { BadRecord } from '../../datasets/records';
 import { LatentDiffError } from '../../errors';
 import { checkRegularFile } from '../../input-files';
+import { checkOutputFolder } from '../../output-paths';
 import { decoderGeometry, type DecoderWeights } from '../../latents/latent-scaling';
 import { loadOrComputeLatentMetrics } from '../../latents/metrics-cache';
 import { DEFAULT_VERDICT_THRESHOLDS, type VerdictThresholds } from '../../latents/verdict';
@@ -114,6 +115,7 @@ function checkOptions(o: StatsJobOptions): void {
   };
   if (!o.data.length) bad('no dataset given (--data FILE...)');
   for (const f of o.data) checkRegularFile(f, 'dataset file');
+  checkOutputFolder(o.out);
   if (o.tokens !== undefined && !(Number.isInteger(o.tokens) && o.tokens > 0)) bad(`--tokens must be a positive integer, got ${o.tokens}`);
   if (o.shard && !(Number.isInteger(o.shard.count) && o.shard.count >= 1 && Number.isInteger(o.shard.index) && o.shard.index >= 0 && o.shard.index < o.shard.count)) {
     bad(`--shard must be i/n with 0 <= i < n, got ${o.shard.index}/${o.shard.count}`);
