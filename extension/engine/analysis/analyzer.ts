@@ -11,6 +11,7 @@ import { CrosscoderRunner } from '../graphs/crosscoder-runner';
 import { withGraphDefaults } from '../graphs/graph-session';
 import { loadOrComputeLatentMetrics } from '../latents/metrics-cache';
 import { tokenizeDocument } from '../text/document';
+import { bundleChatTemplate } from '../text/chat-template';
 import { Gemma2ResidualModel } from '../runtime/gemma2-residual-model';
 import { GemmaTokenizer } from '../text/tokenizer';
 import type { AnalysisResult, AnalyzeOptions, BundleInfo, LatentMetrics, LatentSummary, ProviderInUse, ProviderSetting } from '../types';
@@ -213,7 +214,7 @@ export class Analyzer {
     const select = req.latents ?? [];
     for (const j of select) if (!(Number.isInteger(j) && j >= 0 && j < D)) throw new LatentDiffError(undefined, `latent ${j} does not exist: this crosscoder has latents 0..${D - 1}`, 'invalid-input');
 
-    const doc = tokenizeDocument(l.tokenizer, text, { mode: req.mode ?? 'auto', docName: req.docName, ...(this.bundle.tokenizer.chatTemplate && 'text' in this.bundle.tokenizer.chatTemplate ? { chatTemplate: this.bundle.tokenizer.chatTemplate.text, chatTemplateName: this.bundle.tokenizer.chatTemplate.file } : {}) });
+    const doc = tokenizeDocument(l.tokenizer, text, { mode: req.mode ?? 'auto', docName: req.docName, template: bundleChatTemplate(this.bundle.tokenizer.chatTemplate) });
     const ids = doc.tokens.map((t) => t.id);
     const T = ids.length;
     if (T > maxTokens) throw tooLarge(req.docName, `${T} tokens`, maxTokens);

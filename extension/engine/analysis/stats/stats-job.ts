@@ -26,7 +26,7 @@ import { checkOutputFolder } from '../../output-paths';
 import { decoderGeometry, type DecoderWeights } from '../../latents/latent-scaling';
 import { loadOrComputeLatentMetrics } from '../../latents/metrics-cache';
 import { DEFAULT_VERDICT_THRESHOLDS, type VerdictThresholds } from '../../latents/verdict';
-import { chatTemplateFor, type ChatTemplate } from '../../text/chat-template';
+import { bundleChatTemplate } from '../../text/chat-template';
 import { GemmaTokenizer } from '../../text/tokenizer';
 import type { ProviderSetting } from '../../types';
 import { loadDecoderWeights } from './decoder-weights';
@@ -124,11 +124,6 @@ function checkOptions(o: StatsJobOptions): void {
   if (typeof o.errorLatents === 'number' && !(Number.isInteger(o.errorLatents) && o.errorLatents >= 0)) bad(`--error-latents must be "all" or a count, got ${o.errorLatents}`);
 }
 
-function chatTemplateOf(bundle: Bundle): ChatTemplate {
-  const t = bundle.tokenizer.chatTemplate;
-  return 'builtin' in t ? chatTemplateFor() : chatTemplateFor(t.text, t.file);
-}
-
 function runConfig(o: StatsJobOptions, bundle: Bundle, contextWindow: number): RunConfig {
   return {
     crosscoderIdentity: bundle.crosscoder.identity,
@@ -202,7 +197,7 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
   const doScan = !opts.maxFrom;
   const doExamples = !!opts.maxFrom || shard.count === 1;
   const tokenizer = hooks.tokenizer ?? GemmaTokenizer.fromFiles(bundle.tokenizer.json, bundle.tokenizer.config);
-  const template = chatTemplateOf(bundle);
+  const template = bundleChatTemplate(bundle.tokenizer.chatTemplate);
   const tids = templateIds(tokenizer, bundle.tokenizer.json);
   const encoder = hooks.encoder ?? (await openSequenceEncoder(bundle, metrics, { provider: opts.provider ?? 'auto', cacheDir }));
   let m: Manifest = manifest;
