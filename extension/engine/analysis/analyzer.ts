@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { bundleInfo, loadBundle, type Bundle, type ModelSource } from '../bundle/bundle';
 import { LatentDiffError } from '../errors';
 import { openExamplesDb, type Example, type ExamplesDb } from './examples-db';
+import { checkFiniteActivations } from './finite-activations';
 import { CrosscoderRunner } from '../graphs/crosscoder-runner';
 import { withGraphDefaults } from '../graphs/graph-session';
 import { loadOrComputeLatentMetrics } from '../latents/metrics-cache';
@@ -191,12 +192,13 @@ export class Analyzer {
     const d = this.bundle.dModel;
     const T = ids.length;
     progress('base', `Running ${l.base.name} on ${T} tokens`);
+    const tokenLabel = (t: number) => `token ${t} (id ${ids[t]})`;
     const xBase = await windowedResidual(l.base, ids, l.tokenizer.bosId, window, d, checkpoint);
-    checkFinite(xBase, this.bundle.base);
+    checkFiniteActivations(xBase, d, this.bundle.base, tokenLabel);
     await checkpoint();
     progress('chat', `Running ${l.chat.name} on ${T} tokens`);
     const xChat = await windowedResidual(l.chat, ids, l.tokenizer.bosId, window, d, checkpoint);
-    checkFinite(xChat, this.bundle.chat);
+    checkFiniteActivations(xChat, d, this.bundle.chat, tokenLabel);
     this.lastResiduals = T * d <= MAX_CACHED_RESIDUAL ? { key, xBase, xChat } : undefined;
     return { xBase, xChat };
   }
@@ -276,13 +278,4 @@ function contributionNorms(acts: number[], j: number, m: LatentMetrics): { base:
 
 function tooLarge(docName: string | undefined, size: string, maxTokens: number): LatentDiffError {
   return new LatentDiffError(docName, `the document has ${size}, more than one analysis holds in memory with this bundle (${maxTokens} tokens): analyse a selection or split the file`, 'too-large');
-}
-
-function checkFinite(x: Float32Array, source: ModelSource): void {
-  for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) {
-      const file = source.kind === 'onnx' ? source.path : source.dir;
-      throw new LatentDiffError(file, `the model produced a non-finite activation (${x[i]}) in its residual stream: the weights or the graph are broken`, 'non-finite');
-    }
-  }
 }

@@ -10,6 +10,7 @@ import { withGraphDefaults } from '../../graphs/graph-session';
 import { Gemma2ResidualModel } from '../../runtime/gemma2-residual-model';
 import { createSession, type ProviderChoice } from '../../worker/providers';
 import type { LatentMetrics, ProviderSetting } from '../../types';
+import { checkFiniteActivations } from '../finite-activations';
 import { OnnxResidualModel, type ResidualModel } from '../model-runner';
 
 export interface EncodedSequence {
@@ -51,8 +52,11 @@ export async function openSequenceEncoder(bundle: Bundle, metrics: LatentMetrics
     provider: choice.current ?? 'cpu',
     async encode(ids) {
       const list = Array.from(ids);
+      const tokenLabel = (t: number) => `token ${t} (id ${list[t]}) of a dataset sequence`;
       const xBase = await base.residual(list);
+      checkFiniteActivations(xBase, bundle.dModel, bundle.base, tokenLabel);
       const xChat = await chat.residual(list);
+      checkFiniteActivations(xChat, bundle.dModel, bundle.chat, tokenLabel);
       const r = await runner.encode(xBase, xChat, ids.length);
       return { xBase, xChat, f: r.raw! };
     },
