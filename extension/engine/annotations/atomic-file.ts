@@ -2,9 +2,9 @@
  * Atomic replacement of a small file (temp file in the same folder, fsync, rename) and a lock file that
  * serialises read-merge-write cycles between processes (VS Code windows) sharing the file.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { LatentDiffError } from '../errors';
 
 /** A lock older than this was left by a process that died mid-write. */
@@ -15,7 +15,27 @@ export function tempPathFor(file: string): string {
   return join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-export function writeFileAtomic(file: string, text: string): void {
+/**
+ * The file a path finally names: a symbolic link (a chain of them, dangling or not) is followed, so the
+ * target is what gets replaced (a rename onto the link itself would turn it into a regular file).
+ */
+export function linkTarget(file: string): string {
+  let path = resolve(file);
+  for (let hops = 0; hops < 40; hops++) {
+    let stats;
+    try {
+      stats = lstatSync(path);
+    } catch {
+      return path;
+    }
+    if (!stats.isSymbolicLink()) return path;
+    path = resolve(dirname(path), readlinkSync(path));
+  }
+  throw new LatentDiffError(file, 'too many levels of symbolic links', 'write-failed');
+}
+
+export function writeFileAtomic(given: string, text: string): void {
+  const file = linkTarget(given);
   mkdirSync(dirname(file), { recursive: true });
   const tmp = tempPathFor(file);
   let fd: number | undefined;
@@ -54,7 +74,9 @@ function blockFor(ms: number): void {
 }
 
 /** Runs fn while holding `<file>.lock`. Waits (briefly, synchronously) for another holder; breaks stale locks. */
-export function withFileLock<T>(file: string, fn: () => T): T {
+export function withFileLock<T>(given: string, fn: () => T): T {
+  // Windows that reach the file through a link and those that name its target take the same lock.
+  const file = linkTarget(given);
   const lock = `${file}.lock`;
   mkdirSync(dirname(file), { recursive: true });
   const deadline = Date.now() + LOCK_WAIT_MS;
