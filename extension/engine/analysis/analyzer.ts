@@ -81,7 +81,7 @@ export class Analyzer {
 
   /** Validates the bundle (cheap: headers and JSON only); models load on first use. */
   static open(dir: string, opts: AnalyzerOptions): Analyzer {
-    return new Analyzer(loadBundle(dir), opts);
+    return new Analyzer(loadBundle(dir, { cacheDir: opts.cacheDir }), opts);
   }
 
   get info(): BundleInfo {

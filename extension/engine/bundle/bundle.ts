@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { LatentDiffError } from '../errors';
 import type { BundleInfo, CrosscoderCheckpoint } from '../types';
 import { BundleFields } from './bundle-fields';
-import { loadCrosscoderCheckpoint } from './crosscoder-checkpoint';
+import { loadCrosscoderCheckpoint, type CheckpointLoadOptions } from './crosscoder-checkpoint';
 import { isJsonObject, readJsonObject, type JsonObject } from './json-file';
 import { checkRegularFile } from '../input-files';
 import { readOnnxSignature, type OnnxSignature, type OnnxValueInfo } from './onnx-inspect';
@@ -58,7 +58,7 @@ export interface Bundle {
 }
 
 /** Loads and validates a bundle from its folder (or from its bundle.json). */
-export function loadBundle(path: string): Bundle {
+export function loadBundle(path: string, opts: CheckpointLoadOptions = {}): Bundle {
   const given = resolve(path);
   const isFile = existsSync(given) && statSync(given).isFile();
   const file = isFile ? given : join(given, 'bundle.json');
@@ -80,7 +80,7 @@ export function loadBundle(path: string): Bundle {
   const stats = f.path(json, 'stats', 'stats', 'file', true);
   const examples = f.path(json, 'examples', 'examples', 'file', true);
 
-  const crosscoder = loadCrosscoderCheckpoint(crosscoderDir);
+  const crosscoder = loadCrosscoderCheckpoint(crosscoderDir, opts);
   if (crosscoder.dModel !== dModel) {
     throw new LatentDiffError(file, `dModel is ${dModel} but the crosscoder ${crosscoder.file} has d_model ${crosscoder.dModel} (tensor "${crosscoder.encoderWeight.name}" [${crosscoder.encoderWeight.shape.join(', ')}]): the crosscoder was not trained on these models`, 'bad-shape');
   }
@@ -99,6 +99,7 @@ export function bundleInfo(b: Bundle): BundleInfo {
     chatModel: b.chat.name,
     crosscoderKind: b.crosscoder.kind,
     crosscoderIdentity: b.crosscoder.identity,
+    crosscoderFormerIdentities: b.crosscoder.formerIdentities,
   };
 }
 

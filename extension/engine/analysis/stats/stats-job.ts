@@ -155,10 +155,10 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
   checkOptions(opts);
   const out = opts.out;
   const shard = opts.shard ?? { index: 0, count: 1 };
-  const bundle = loadBundle(opts.bundle);
+  const cacheDir = opts.cacheDir ?? join(tmpdir(), 'latent-diff-cache');
+  const bundle = loadBundle(opts.bundle, { cacheDir });
   const ckpt = bundle.crosscoder;
   const D = ckpt.dictSize;
-  const cacheDir = opts.cacheDir ?? join(tmpdir(), 'latent-diff-cache');
   const contextWindow = opts.contextWindow ?? bundle.contextWindow;
   const config = runConfig(opts, bundle, contextWindow);
   const digest = configDigest(config);
