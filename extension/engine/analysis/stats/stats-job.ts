@@ -23,6 +23,7 @@ import type { BadRecord } from '../../datasets/records';
 import { LatentDiffError } from '../../errors';
 import { checkRegularFile } from '../../input-files';
 import { checkOutputFolder } from '../../output-paths';
+import { lockOutputFolder } from './run-lock';
 import { decoderGeometry, type DecoderWeights } from '../../latents/latent-scaling';
 import { loadOrComputeLatentMetrics } from '../../latents/metrics-cache';
 import { DEFAULT_VERDICT_THRESHOLDS, type VerdictThresholds } from '../../latents/verdict';
@@ -153,6 +154,15 @@ function maxFromMergedScan(dir: string, config: RunConfig): Float64Array {
 
 export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = {}): Promise<StatsJobResult> {
   checkOptions(opts);
+  const release = lockOutputFolder(opts.out);
+  try {
+    return await runLocked(opts, hooks);
+  } finally {
+    release();
+  }
+}
+
+async function runLocked(opts: StatsJobOptions, hooks: StatsJobHooks): Promise<StatsJobResult> {
   const out = opts.out;
   const shard = opts.shard ?? { index: 0, count: 1 };
   const cacheDir = opts.cacheDir ?? join(tmpdir(), 'latent-diff-cache');
