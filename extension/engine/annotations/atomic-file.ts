@@ -2,7 +2,7 @@
  * Atomic replacement of a small file (temp file in the same folder, fsync, rename) and a lock file that
  * serialises read-merge-write cycles between processes (VS Code windows) sharing the file.
  */
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LatentDiffError } from '../errors';
@@ -69,6 +69,26 @@ export function readTextIfExists(file: string): string | undefined {
   }
 }
 
+/**
+ * Moves a stale lock aside by renaming (atomic: of two breakers only one gets it). If what was moved is not
+ * the lock judged stale (its owner released it and another took a fresh one meanwhile), it is put back.
+ */
+function breakStaleLock(lock: string, staleIno: number): void {
+  const aside = `${lock}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    renameSync(lock, aside);
+  } catch {
+    return; // another process broke it first
+  }
+  try {
+    if (statSync(aside).ino !== staleIno) linkSync(aside, lock);
+  } catch {
+    // a newer lock exists again: the fresh one we moved is superseded, its owner's release is a no-op
+  } finally {
+    unlinkSync(aside);
+  }
+}
+
 function blockFor(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -89,18 +109,15 @@ export function withFileLock<T>(given: string, fn: () => T): T {
         throw new LatentDiffError(file, `cannot create the lock file ${basename(lock)} (${(e as NodeJS.ErrnoException).code})`, 'write-failed');
       }
     }
-    let age = 0;
+    let seen;
     try {
-      age = Date.now() - statSync(lock).mtimeMs;
+      seen = statSync(lock);
     } catch {
       continue; // released between our attempt and the stat
     }
-    if (age > STALE_LOCK_MS) {
-      try {
-        unlinkSync(lock);
-      } catch {
-        // another process broke it first
-      }
+    // A time far in the future (another machine's clock, a touched file) is as untrustworthy as an old one.
+    if (Math.abs(Date.now() - seen.mtimeMs) > STALE_LOCK_MS) {
+      breakStaleLock(lock, seen.ino);
       continue;
     }
     if (Date.now() > deadline) {
