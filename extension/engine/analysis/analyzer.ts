@@ -55,6 +55,9 @@ const GRAPH_TOP_K = 32;
 const MAX_RESIDUAL_FLOATS = 2 ** 28;
 const DEFAULT_MAX_TOKENS = 131_072;
 const MAX_CHARS_PER_TOKEN = 8;
+/** Characters per sample of the token estimate, and how far over the limit an estimate must be to refuse. */
+const ESTIMATE_SAMPLE_CHARS = 8192;
+const ESTIMATE_MARGIN = 1.5;
 /** Residual streams of the last document are kept up to this many floats per model (64 MB). */
 const MAX_CACHED_RESIDUAL = 16 * 1024 * 1024;
 
@@ -209,6 +212,8 @@ export class Analyzer {
     // Tokenising megabytes takes minutes; text this long is over the limit at any realistic characters per token.
     if (text.length > maxTokens * MAX_CHARS_PER_TOKEN) throw tooLarge(req.docName, `${text.length} characters`, maxTokens);
     const l = await this.load(progress);
+    const estimate = estimatedTokens(l.tokenizer, text);
+    if (estimate > maxTokens * ESTIMATE_MARGIN) throw tooLarge(req.docName, `about ${Math.round(estimate)} tokens`, maxTokens);
     await checkpoint();
     const topK = req.topK ?? DEFAULT_TOP_K;
     if (!(Number.isInteger(topK) && topK >= 1)) throw new LatentDiffError(undefined, `top-k must be a positive integer, got ${topK}`, 'invalid-setting');
@@ -274,6 +279,22 @@ export class Analyzer {
 function contributionNorms(acts: number[], j: number, m: LatentMetrics): { base: number[]; chat: number[] } {
   const f = (a: number) => (m.scale[j] > 0 ? a / m.scale[j] : 0);
   return { base: acts.map((a) => f(a) * m.decNormBase[j]), chat: acts.map((a) => f(a) * m.decNormChat[j]) };
+}
+
+/**
+ * Tokens a long text will have, from three samples (start, middle, end): tokenising a megabyte takes seconds
+ * and hundreds of MB, too much to spend on a document that is then refused as too long.
+ */
+function estimatedTokens(tok: GemmaTokenizer, text: string): number {
+  if (text.length <= 3 * ESTIMATE_SAMPLE_CHARS) return 0;
+  let chars = 0;
+  let tokens = 0;
+  for (const at of [0, (text.length - ESTIMATE_SAMPLE_CHARS) >> 1, text.length - ESTIMATE_SAMPLE_CHARS]) {
+    const sample = text.slice(at, at + ESTIMATE_SAMPLE_CHARS);
+    chars += sample.length;
+    tokens += tok.encode(sample, { addBos: false }).length;
+  }
+  return (text.length * tokens) / chars;
 }
 
 function tooLarge(docName: string | undefined, size: string, maxTokens: number): LatentDiffError {

@@ -2,9 +2,9 @@
  * One statistics run (or merge) at a time per output folder: two runs writing the same folder would both
  * report success while only one's files remain. The lock file holds the owner's pid and host; a lock whose
  * process is gone (killed run, same host) is stale and is broken by renaming it away, so two processes that
- * find it stale at once cannot both take the folder.
+ * find it stale at once cannot both take the folder. Whoever takes the lock removes a killed run's temporary files.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LatentDiffError } from '../../errors';
@@ -20,6 +20,19 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Temporary files (`NAME.tmp-PID`) of a run that was killed mid-write: with the lock held, no one else is writing them. */
+function removeLeftovers(out: string): void {
+  for (const dir of [out, join(out, 'state')]) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) if (/\.tmp-\d+(-\d+)?$/.test(name)) rmSync(join(dir, name), { force: true });
+  }
+}
+
 /** Takes the folder's lock (creating the folder) and returns its release; refuses while another run holds it. */
 export function lockOutputFolder(out: string): () => void {
   mkdirSync(out, { recursive: true });
@@ -29,6 +42,7 @@ export function lockOutputFolder(out: string): () => void {
       const fd = openSync(lock, 'wx');
       writeSync(fd, `${process.pid} ${hostname()}\n`);
       closeSync(fd);
+      removeLeftovers(out);
       return () => rmSync(lock, { force: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new LatentDiffError(lock, `cannot create the lock file (${(e as NodeJS.ErrnoException).code ?? e})`, 'write-failed');
