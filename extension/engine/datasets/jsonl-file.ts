@@ -4,7 +4,7 @@ import { jsonSyntaxProblem } from '../input-files';
 import type { ChatMessage } from '../text/chat-template';
 import { parseLocatedJson } from '../text/json-locator';
 import { badRecord } from './bad-records';
-import { readLines } from './line-reader';
+import { overLimitProblem, readLines } from './line-reader';
 import { textRecord, type DatasetReadOptions, type ReadRecord } from './records';
 
 /** Largest .json file read as one document (an array of records); JSONL streams at any size. */
@@ -49,7 +49,8 @@ function recordOf(value: unknown, file: string, line: number, opts: DatasetReadO
  * line is "{" without the rest of the object (a record pretty-printed over several lines).
  */
 async function isOneJsonDocument(file: string): Promise<boolean> {
-  for await (const { line } of readLines(file)) {
+  for await (const { line, overLimit } of readLines(file)) {
+    if (overLimit) return false;
     const t = line.trim();
     if (t === '') continue;
     if (t.startsWith('[')) return true;
@@ -96,7 +97,11 @@ export async function* readJsonlFile(file: string, opts: DatasetReadOptions): As
     yield* readJsonDocument(file, opts);
     return;
   }
-  for await (const { line, lineNo, fraction } of readLines(file)) {
+  for await (const { line, lineNo, fraction, overLimit } of readLines(file)) {
+    if (overLimit) {
+      badRecord(opts, { file, line: lineNo, problem: overLimitProblem() });
+      continue;
+    }
     if (line.trim() === '') continue;
     let value: unknown;
     try {

@@ -274,7 +274,7 @@ async function runLocked(opts: StatsJobOptions, hooks: StatsJobHooks): Promise<S
       if (mine || budget !== null) {
         let ids: number[] | undefined;
         try {
-          ids = recordIds(tokenizer, template, r.record);
+          ids = recordIds(tokenizer, template, r.record, contextWindow);
         } catch (e) {
           if (!(e instanceof LatentDiffError)) throw e;
           badRecord({ onBadRecord: opts.badRecords ?? 'skip', onSkip }, { file: r.record.file, line: r.record.line, problem: e.problem });
