@@ -1,10 +1,12 @@
 /** `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT]` */
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { LatentDiffError } from '../engine/errors';
 import { basename, join, resolve } from 'node:path';
 import { Analyzer } from '../engine/analysis/analyzer';
 import { bundleStatsFile, loadLatentStats, type LatentStats } from '../engine/analysis/latent-stats';
 import { latentVerdict } from '../engine/latents/verdict';
-import { LatentDiffError } from '../engine/errors';
+import { checkRegularFile } from '../engine/input-files';
+import { checkOutputFile } from '../engine/output-paths';
 import { defaultCacheDir, demoBundleDir } from '../engine/paths';
 import { TAG_CODES, type AnalysisResult, type LatentMetrics, type ProviderSetting } from '../engine/types';
 import { standaloneTokenHtml } from '../presentation/export-html';
@@ -27,8 +29,7 @@ export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent 
   --context N       context window in tokens (default: the bundle's)`;
 
 export function readDocument(file: string): string {
-  if (!existsSync(file)) throw new LatentDiffError(file, 'file not found', 'not-found');
-  if (statSync(file).isDirectory()) throw new LatentDiffError(file, 'is a folder, not a text file', 'invalid-input');
+  checkRegularFile(file);
   return readFileSync(file, 'utf8');
 }
 
@@ -66,17 +67,24 @@ export async function runAnalyze(argv: string[], root: string, out: (s: string) 
   const topK = intFlag(args, 'top', 1) ?? 10;
   const file = resolve(args.positional[0]);
   const text = readDocument(file);
+  const htmlOut = args.flags.get('html')?.[0];
+  if (htmlOut) checkOutputFile(resolve(htmlOut));
   const analyzer = Analyzer.open(args.flags.get('bundle')?.[0] ?? demoBundleDir(root), { provider, cacheDir: defaultCacheDir(), contextWindow: intFlag(args, 'context', 2) });
   try {
     let result = await analyzer.analyze(text, { topK, latents, mode, docName: file, contributions: args.flags.has('contributions') });
     const metrics = await analyzer.metrics();
-    const htmlOut = args.flags.get('html')?.[0];
     if (htmlOut) {
       const chosen = latents.length ? latents : [defaultLatent(result, metrics)].filter((j): j is number => j !== undefined);
       if (!latents.length && chosen.length) result = await analyzer.analyze(text, { topK, latents: chosen, mode, docName: file });
       const tmp = `${htmlOut}.tmp-${process.pid}`;
-      writeFileSync(tmp, tokenPage(result, chosen, metrics, `${basename(file)} — Latent Diff`, root));
-      renameSync(tmp, htmlOut);
+      const page = tokenPage(result, chosen, metrics, `${basename(file)} — Latent Diff`, root);
+      try {
+        writeFileSync(tmp, page);
+        renameSync(tmp, htmlOut);
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        throw new LatentDiffError(htmlOut, `cannot write the page (${(e as NodeJS.ErrnoException).code ?? e})`, 'write-failed');
+      }
       out(`wrote ${htmlOut} (${result.tokens.length} tokens, latent${chosen.length === 1 ? '' : 's'} ${chosen.join(', ') || 'none active'})\n`);
     } else if (args.flags.has('json')) {
       out(JSON.stringify(jsonReport(result, metrics)) + '\n');

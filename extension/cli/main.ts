@@ -5,6 +5,7 @@ import './use-cuda-setup';
 import { isLatentDiffError } from '../engine/errors';
 import { projectRoot } from '../engine/paths';
 import { UsageError } from './args';
+import { exitWhenFlushed } from './exit';
 import { ANALYZE_USAGE, runAnalyze } from './analyze';
 import { GENERATE_USAGE, runGenerate } from './generate';
 import { KL_USAGE, runKlCommand } from './kl';
@@ -73,11 +74,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenFlushed(code),
   (e) => {
     if (e instanceof UsageError) process.stderr.write(`latent-diff: ${e.message}\nRun "latent-diff --help" for usage.\n`);
     else if (isLatentDiffError(e)) process.stderr.write(`latent-diff: error: ${e.message}\n`);
     else process.stderr.write(`latent-diff: internal error: ${e instanceof Error ? e.stack : e}\n`);
-    process.exit(e instanceof UsageError ? 2 : 1);
+    return exitWhenFlushed(e instanceof UsageError ? 2 : 1);
   },
 );

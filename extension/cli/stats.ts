@@ -179,6 +179,8 @@ function runSlurm(argv: string[], opts: StatsJobOptions): number {
   process.stdout.write(submitPipeline(plan, args.flags.has('dry-run')));
   return 0;
 }
+/** Unreadable records named one by one on stderr; the rest are only counted. */
+const SHOWN_BAD_RECORDS = 5;
 
 export async function runStats(argv: string[], root = projectRoot(__dirname)): Promise<number> {
   const opts = statsOptions(argv, root);
@@ -197,9 +199,13 @@ export async function runStats(argv: string[], root = projectRoot(__dirname)): P
   const tty = process.stderr.isTTY;
   let lastLine = 0;
   const encoded = { scan: 0, examples: 0 };
+  let badShown = 0;
   const hooks: StatsJobHooks = {
     signal: controller.signal,
-    onBadRecord: (b) => process.stderr.write(`latent-diff: skipped ${b.file}:${b.line}: ${b.problem}\n`),
+    onBadRecord: (b) => {
+      if (++badShown <= SHOWN_BAD_RECORDS) process.stderr.write(`latent-diff: skipped ${b.file}:${b.line}: ${b.problem}\n`);
+      else if (badShown === SHOWN_BAD_RECORDS + 1) process.stderr.write('latent-diff: more unreadable records skipped (the summary counts them all)\n');
+    },
     onProgress: (p) => {
       encoded[p.phase] = p.tokens;
       const pct = p.fraction !== undefined ? ` ${(100 * p.fraction).toFixed(1)}%` : '';

@@ -37,8 +37,10 @@ export interface CrosscoderCheckpoint {
   decoderLayout: 'LDd' | 'DLd';
   /** [2, d]. */
   decoderBias: TensorRef;
-  /** Stable identity (file size + header digest): keys caches and the annotation file. */
+  /** Identity from the weights' content (a digest of every byte): keys caches and the annotation file. */
   identity: string;
+  /** Identities earlier versions gave this checkpoint (annotation files may still use them). */
+  formerIdentities?: string[];
 }
 
 export type LatentTag = 'chat-only' | 'base-only' | 'shared' | 'other';
@@ -133,4 +135,5 @@ export interface BundleInfo {
   chatModel: string;
   crosscoderKind: 'relu' | 'batchtopk';
   crosscoderIdentity: string;
+  crosscoderFormerIdentities?: string[];
 }

@@ -52,7 +52,7 @@ export class Annotations implements vscode.Disposable {
     const bundle = this.session.bundle;
     const file = this.resolveFile();
     if (bundle && file) {
-      this.store = AnnotationStore.open(file, bundle.info.crosscoderIdentity);
+      this.store = AnnotationStore.open(file, bundle.info.crosscoderIdentity, { formerIdentities: bundle.info.crosscoderFormerIdentities });
       this.storeSub = this.store.onDidChange((e) => {
         this.reportProblem();
         this.emitter.fire(e.latents);

@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
+import { checkRegularFile } from '../engine/input-files';
 import { CancelledError } from '../engine/worker/client';
 import { ANNOTATION_STATUSES, type AnnotationStatus } from '../protocol/messages';
 import { verdictOf } from '../protocol/latent-verdict';
@@ -299,6 +300,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       source ??= (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { [vscode.l10n.t('JSON or CSV')]: ['json', 'csv'] }, title: vscode.l10n.t('Import Annotations (ours, or the paper\'s hand labels)') }))?.[0];
       if (!source) return undefined;
       await session.ensureBundle();
+      checkRegularFile(source.fsPath, 'annotation file');
       const n = annotations.importText(readFileSync(source.fsPath, 'utf8'), source.path.endsWith('.csv'), source.fsPath);
       void vscode.window.showInformationMessage(vscode.l10n.t('Latent Diff: imported {0} annotations from {1}', n, source.fsPath));
       return n;

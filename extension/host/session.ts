@@ -429,7 +429,7 @@ export class Session implements vscode.Disposable {
 async function bundleFiles(dir: string): Promise<{ statsFile?: string; examplesFile?: string }> {
   try {
     const { loadBundle } = await import('../engine/bundle/bundle');
-    const b = loadBundle(dir);
+    const b = loadBundle(dir, { contentIdentity: false });
     return { ...(b.stats ? { statsFile: b.stats } : {}), ...(b.examples ? { examplesFile: b.examples } : {}) };
   } catch {
     return {};

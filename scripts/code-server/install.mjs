@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { ensureSystemPackage } from '../system-package.mjs';
 
 export const CODE_SERVER_VERSION = '4.139.1';
 const NODE_MAJOR = '24';
@@ -59,8 +60,8 @@ export function ensureCodeServer({ log = (m) => process.stderr.write(`${m}\n`) }
   if (found?.codeServer === CODE_SERVER_VERSION && reusedNode && existsSync(entry)) {
     return { nodeBin: reusedNode, entry, version: CODE_SERVER_VERSION, dir, installSeconds: 0 };
   }
-  if (process.platform === 'linux' && !existsSync('/usr/include/gssapi/gssapi.h')) {
-    throw new Error('code-server compiles a Kerberos module on install and needs its headers: run `apt-get install -y libkrb5-dev` (Debian/Ubuntu) first');
+  if (process.platform === 'linux') {
+    ensureSystemPackage({ present: () => existsSync('/usr/include/gssapi/gssapi.h'), pkg: 'libkrb5-dev', why: "code-server's install (it compiles a Kerberos module)", log });
   }
   const t0 = Date.now();
   mkdirSync(dir, { recursive: true });

@@ -55,7 +55,7 @@ test('happy path: every part resolved and checked', () => {
   assert.equal(b.examples, undefined);
   assert.deepEqual(bundleInfo(b), {
     name: 'fixture', dir, layer: 1, dModel: 8, dictSize: 32, baseModel: 'fixture-base', chatModel: 'fixture-chat',
-    crosscoderKind: 'batchtopk', crosscoderIdentity: b.crosscoder.identity,
+    crosscoderKind: 'batchtopk', crosscoderIdentity: b.crosscoder.identity, crosscoderFormerIdentities: b.crosscoder.formerIdentities,
   });
   // bundle.json itself may be given instead of its folder.
   assert.equal(loadBundle(join(dir, 'bundle.json')).crosscoder.identity, b.crosscoder.identity);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LatentDiffError } from '../../extension/engine/errors';
 import { tokenizeDocument } from '../../extension/engine/text/document';
+import { ChatTemplate } from '../../extension/engine/text/chat-template';
 import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
 import type { TokenizedDocument } from '../../extension/engine/types';
 
@@ -195,14 +196,14 @@ test('weird JSON never throws and falls back to plain text', () => {
 
 test('a user template that does not trim keeps the contents\' whitespace mapped; one that rewrites them leaves them unplaced', () => {
   const doc = '{"messages":[{"role":"user","content":"  spaced  "}]}';
-  const raw = tokenizeDocument(tok, doc, { chatTemplate: "{{ bos_token }}{% for m in messages %}<start_of_turn>{{ m['role'] }}\n{{ m['content'] }}<end_of_turn>\n{% endfor %}" });
+  const raw = tokenizeDocument(tok, doc, { template: new ChatTemplate("{{ bos_token }}{% for m in messages %}<start_of_turn>{{ m['role'] }}\n{{ m['content'] }}<end_of_turn>\n{% endfor %}", 'test template') });
   assertJsonPlacement(doc, raw);
   const placed = raw.tokens.filter((t) => t.start !== null);
   assert.equal(doc.slice(placed[0].start!, placed.at(-1)!.end!), '  spaced  ');
   assert.equal(placed.map((t) => doc.slice(t.start!, t.end!)).join(''), '  spaced  ');
   assert.equal(templateCount(raw), 5);
 
-  const upper = tokenizeDocument(tok, doc, { chatTemplate: "{% for m in messages %}<start_of_turn>user\n{{ m['content'] | upper }}<end_of_turn>\n{% endfor %}" });
+  const upper = tokenizeDocument(tok, doc, { template: new ChatTemplate("{% for m in messages %}<start_of_turn>user\n{{ m['content'] | upper }}<end_of_turn>\n{% endfor %}", 'test template') });
   assert.equal(upper.tokens[0].id, 2);
   assert.ok(upper.tokens.every((t) => t.start === null));
   assert.equal(templateCount(upper), 5);
@@ -210,7 +211,7 @@ test('a user template that does not trim keeps the contents\' whitespace mapped;
 
 test('a chat template that does not parse is named', () => {
   assert.throws(
-    () => tokenizeDocument(tok, '[{"role":"user","content":"x"}]', { chatTemplate: '{% if %}', chatTemplateName: 'bad.jinja' }),
+    () => tokenizeDocument(tok, '[{"role":"user","content":"x"}]', { template: new ChatTemplate('{% if %}', 'bad.jinja') }),
     (e: unknown) => e instanceof LatentDiffError && e.file === 'bad.jinja',
   );
 });

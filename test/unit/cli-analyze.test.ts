@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -122,4 +122,26 @@ test('the human-readable report gives nu_eps, nu_r and the verdict, so the Compl
     const cells = row(id);
     if (cells) assert.deepEqual(cells.slice(-2), ['chat-only', 'robust-chat-specific']);
   }
+});
+
+test('a JSON report over 1 MB piped to a reader that starts late arrives whole', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ld-cli-'));
+  const doc = join(dir, 'long.txt');
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'the', 'model', 'chat', 'token', 'is', 'a'];
+  writeFileSync(doc, Array.from({ length: 3000 }, (_, i) => words[(i * 7 + (i >> 3)) % words.length]).join(' '));
+  const child = spawn(process.execPath, [CLI, 'analyze', doc, '--json', '--top', '20'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  // A reader slower than the writer (another program starting up): read nothing until the CLI has exited
+  // or has been kept waiting a while after its first byte. Before the fix the CLI exited with most of its
+  // report unwritten; after it, the CLI waits for the reader.
+  const exited = new Promise<number | null>((done) => child.once('exit', done));
+  await new Promise<void>((done) => child.stdout.once('readable', done));
+  await Promise.race([exited, new Promise((done) => setTimeout(done, 1500))]);
+  const chunks: Buffer[] = [];
+  for await (const chunk of child.stdout) chunks.push(chunk as Buffer);
+  assert.equal(await exited, 0, stderr);
+  const text = Buffer.concat(chunks).toString('utf8');
+  assert.ok(text.length > 1 << 20, `report of ${text.length} bytes`);
+  assert.equal((JSON.parse(text) as Report).tokens.length > 2000, true);
 });

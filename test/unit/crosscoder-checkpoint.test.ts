@@ -38,7 +38,7 @@ test('dictionary_learning ReLU crosscoder: shapes, refs, defaults', () => {
   // Refs point at the right bytes: the fixture's seeds give these exact values.
   assert.deepEqual(readTensorF32(cc.decoderBias), randomFloats(12, 4));
   assert.deepEqual(readTensorF32(cc.encoderWeight, 0, 5), randomFloats(5, 1));
-  assert.match(cc.identity, /^cc\d+-20x6-[0-9a-f]{12}$/);
+  assert.match(cc.identity, /^cc\d+-20x6-c[0-9a-f]{16}$/);
   // The same file gives the same identity; a loader given the file itself agrees.
   assert.equal(loadCrosscoderCheckpoint(cc.file).identity, cc.identity);
 });
@@ -48,9 +48,9 @@ test('identity differs between trainings of the same shape and uses the run name
   const b = loadCrosscoderCheckpoint(writeDLCrosscoder(fresh(), { seed: 2 }));
   assert.notEqual(a.identity.split('-').pop(), b.identity.split('-').pop());
   const named = loadCrosscoderCheckpoint(writeDLCrosscoder(fresh(), { trainerConfig: { trainer: { dict_class: 'CrossCoder', wandb_name: 'my-run' } } }));
-  assert.match(named.identity, /^my-run-32x8-[0-9a-f]{12}$/);
+  assert.match(named.identity, /^my-run-32x8-c[0-9a-f]{16}$/);
   const odd = loadCrosscoderCheckpoint(writeDLCrosscoder(fresh(), { trainerConfig: { trainer: { wandb_name: 'a/b c:d' } } }));
-  assert.match(odd.identity, /^a_b_c_d-32x8-[0-9a-f]{12}$/);
+  assert.match(odd.identity, /^a_b_c_d-32x8-c[0-9a-f]{16}$/);
 });
 
 test('dictionary_learning BatchTopK: threshold and k', () => {

@@ -4,15 +4,17 @@
  * runs inside the inference worker (or directly in the CLI and tests).
  */
 import * as ort from 'onnxruntime-node';
-import { bundleInfo, loadBundle, type Bundle, type ModelSource } from '../bundle/bundle';
+import { bundleInfo, loadBundle, type Bundle } from '../bundle/bundle';
 import { LatentDiffError } from '../errors';
 import { openExamplesDb, type Example, type ExamplesDb } from './examples-db';
+import { checkFiniteActivations } from './finite-activations';
 import { runGeneration, type GenerateRequest, type GenerationEvent, type GenerationResult } from './generate/generate-request';
 import { bundleStatsFile, loadLatentStats, type LatentStats } from './latent-stats';
 import { updateLiveDocument, type LiveDocument } from './live-document';
 import type { CrosscoderRunner, EncodeResult } from '../runtime/crosscoder-runner';
 import { loadOrComputeLatentMetrics } from '../latents/metrics-cache';
 import { tokenizeDocument } from '../text/document';
+import { bundleChatTemplate } from '../text/chat-template';
 import { graphOptions, ModelPair } from '../runtime/model-pair';
 import { windowedResidual } from '../runtime/model-runner';
 import type { ProviderChoice } from '../runtime/providers';
@@ -55,6 +57,9 @@ const GRAPH_TOP_K = 32;
 const MAX_RESIDUAL_FLOATS = 2 ** 28;
 const DEFAULT_MAX_TOKENS = 131_072;
 const MAX_CHARS_PER_TOKEN = 8;
+/** Characters per sample of the token estimate, and how far over the limit an estimate must be to refuse. */
+const ESTIMATE_SAMPLE_CHARS = 8192;
+const ESTIMATE_MARGIN = 1.5;
 /** Residual streams of the last document are kept up to this many floats per model (64 MB). */
 const MAX_CACHED_RESIDUAL = 16 * 1024 * 1024;
 
@@ -82,7 +87,7 @@ export class Analyzer {
 
   /** Validates the bundle (cheap: headers and JSON only); models load on first use. */
   static open(dir: string, opts: AnalyzerOptions): Analyzer {
-    return new Analyzer(loadBundle(dir), opts);
+    return new Analyzer(loadBundle(dir, { cacheDir: opts.cacheDir }), opts);
   }
 
   get info(): BundleInfo {
@@ -164,12 +169,13 @@ export class Analyzer {
     const d = this.bundle.dModel;
     const T = ids.length;
     progress('base', `Running ${l.pair.base.name} on ${T} tokens`);
+    const tokenLabel = (t: number) => `token ${t} (id ${ids[t]})`;
     const xBase = await windowedResidual(l.pair.base, ids, l.tokenizer.bosId, window, d, checkpoint);
-    checkFinite(xBase, this.bundle.base);
+    checkFiniteActivations(xBase, d, this.bundle.base, tokenLabel);
     await checkpoint();
     progress('chat', `Running ${l.pair.chat.name} on ${T} tokens`);
     const xChat = await windowedResidual(l.pair.chat, ids, l.tokenizer.bosId, window, d, checkpoint);
-    checkFinite(xChat, this.bundle.chat);
+    checkFiniteActivations(xChat, d, this.bundle.chat, tokenLabel);
     this.lastResiduals = T * d <= MAX_CACHED_RESIDUAL ? { key, xBase, xChat } : undefined;
     return { xBase, xChat };
   }
@@ -190,8 +196,9 @@ export class Analyzer {
         progress(next, next === 'chat' ? `Running ${l.pair.chat.name} on ${T} tokens` : 'Running the crosscoder');
       };
       const live = await updateLiveDocument(this.live, `${mode}\u0000${window}`, ids, l.pair, runner, select, stage);
-      checkFinite(live.xBase, this.bundle.base);
-      checkFinite(live.xChat, this.bundle.chat);
+      const tokenLabel = (t: number) => `token ${t} (id ${ids[t]})`;
+      checkFiniteActivations(live.xBase, this.bundle.dModel, this.bundle.base, tokenLabel);
+      checkFiniteActivations(live.xChat, this.bundle.dModel, this.bundle.chat, tokenLabel);
       this.live = live;
       const all = live.prefixes[live.prefixes.length - 1].summary;
       return { topValues: live.topValues, topIndices: live.topIndices, latentMax: all.max, latentCount: all.count, latentArgmax: all.argmax, selected: live.selected };
@@ -209,6 +216,8 @@ export class Analyzer {
     // Tokenising megabytes takes minutes; text this long is over the limit at any realistic characters per token.
     if (text.length > maxTokens * MAX_CHARS_PER_TOKEN) throw tooLarge(req.docName, `${text.length} characters`, maxTokens);
     const l = await this.load(progress);
+    const estimate = estimatedTokens(l.tokenizer, text);
+    if (estimate > maxTokens * ESTIMATE_MARGIN) throw tooLarge(req.docName, `about ${Math.round(estimate)} tokens`, maxTokens);
     await checkpoint();
     const topK = req.topK ?? DEFAULT_TOP_K;
     if (!(Number.isInteger(topK) && topK >= 1)) throw new LatentDiffError(undefined, `top-k must be a positive integer, got ${topK}`, 'invalid-setting');
@@ -216,7 +225,7 @@ export class Analyzer {
     const select = req.latents ?? [];
     for (const j of select) if (!(Number.isInteger(j) && j >= 0 && j < D)) throw new LatentDiffError(undefined, `latent ${j} does not exist: this crosscoder has latents 0..${D - 1}`, 'invalid-input');
 
-    const doc = tokenizeDocument(l.tokenizer, text, { mode: req.mode ?? 'auto', docName: req.docName, ...(this.bundle.tokenizer.chatTemplate && 'text' in this.bundle.tokenizer.chatTemplate ? { chatTemplate: this.bundle.tokenizer.chatTemplate.text, chatTemplateName: this.bundle.tokenizer.chatTemplate.file } : {}) });
+    const doc = tokenizeDocument(l.tokenizer, text, { mode: req.mode ?? 'auto', docName: req.docName, template: bundleChatTemplate(this.bundle.tokenizer.chatTemplate) });
     const ids = doc.tokens.map((t) => t.id);
     const T = ids.length;
     if (T > maxTokens) throw tooLarge(req.docName, `${T} tokens`, maxTokens);
@@ -290,15 +299,22 @@ function contributionNorms(acts: number[], j: number, m: LatentMetrics): { base:
   return { base: acts.map((a) => f(a) * m.decNormBase[j]), chat: acts.map((a) => f(a) * m.decNormChat[j]) };
 }
 
-function tooLarge(docName: string | undefined, size: string, maxTokens: number): LatentDiffError {
-  return new LatentDiffError(docName, `the document has ${size}, more than one analysis holds in memory with this bundle (${maxTokens} tokens): analyse a selection or split the file`, 'too-large');
+/**
+ * Tokens a long text will have, from three samples (start, middle, end): tokenising a megabyte takes seconds
+ * and hundreds of MB, too much to spend on a document that is then refused as too long.
+ */
+function estimatedTokens(tok: GemmaTokenizer, text: string): number {
+  if (text.length <= 3 * ESTIMATE_SAMPLE_CHARS) return 0;
+  let chars = 0;
+  let tokens = 0;
+  for (const at of [0, (text.length - ESTIMATE_SAMPLE_CHARS) >> 1, text.length - ESTIMATE_SAMPLE_CHARS]) {
+    const sample = text.slice(at, at + ESTIMATE_SAMPLE_CHARS);
+    chars += sample.length;
+    tokens += tok.encode(sample, { addBos: false }).length;
+  }
+  return (text.length * tokens) / chars;
 }
 
-function checkFinite(x: Float32Array, source: ModelSource): void {
-  for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) {
-      const file = source.kind === 'onnx' ? source.path : source.dir;
-      throw new LatentDiffError(file, `the model produced a non-finite activation (${x[i]}) in its residual stream: the weights or the graph are broken`, 'non-finite');
-    }
-  }
+function tooLarge(docName: string | undefined, size: string, maxTokens: number): LatentDiffError {
+  return new LatentDiffError(docName, `the document has ${size}, more than one analysis holds in memory with this bundle (${maxTokens} tokens): analyse a selection or split the file`, 'too-large');
 }

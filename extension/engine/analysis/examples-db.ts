@@ -17,9 +17,10 @@
  * The database is written to a temporary file and renamed, so a reader never sees a half-written one.
  * The module (and its WebAssembly, copied to dist/ by the build) loads on first use, not at activation.
  */
-import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync } from 'node:fs';
 import type { Database } from 'node-sqlite3-wasm';
 import { LatentDiffError } from '../errors';
+import { checkRegularFile } from '../input-files';
 
 export interface ExampleRow {
   latent: number;
@@ -57,6 +58,15 @@ function leBytes(a: Int32Array | Float32Array): Uint8Array {
   if (a instanceof Int32Array) a.forEach((v, i) => view.setInt32(i * 4, v, true));
   else a.forEach((v, i) => view.setFloat32(i * 4, v, true));
   return out;
+}
+
+/** A column that must hold little-endian 4-byte values as a BLOB; anything else is a damaged database. */
+function blobOf(v: unknown, path: string, where: string): Uint8Array {
+  if (!(v instanceof Uint8Array) || v.byteLength % 4 !== 0) {
+    const what = v instanceof Uint8Array ? `a BLOB of ${v.byteLength} bytes (not a multiple of 4)` : v === null ? 'NULL' : `a ${typeof v === 'string' ? 'TEXT' : typeof v} value`;
+    throw new LatentDiffError(path, `${where} holds ${what}, not packed 4-byte values`, 'bad-examples-db');
+  }
+  return v;
 }
 
 function readInt32s(b: Uint8Array): Int32Array {
@@ -120,7 +130,7 @@ export interface ExamplesDb {
 }
 
 export function openExamplesDb(path: string): ExamplesDb {
-  if (!existsSync(path)) throw new LatentDiffError(path, 'examples database not found', 'not-found');
+  checkRegularFile(path, 'examples database');
   let db: Database;
   try {
     db = new (sqlite().Database)(path, { readOnly: true });
@@ -153,16 +163,17 @@ export function openExamplesDb(path: string): ExamplesDb {
         const n = taken.get(r.q) ?? 0;
         if (n >= per) continue;
         taken.set(r.q, n + 1);
-        const seq = db.get('SELECT token_ids FROM sequences WHERE sequence_idx = ?', [r.s]) as { token_ids: Uint8Array } | null;
+        const seq = db.get('SELECT token_ids FROM sequences WHERE sequence_idx = ?', [r.s]) as { token_ids: unknown } | null;
         if (!seq) throw new LatentDiffError(path, `quantile_examples refers to sequence ${r.s}, which is not in "sequences"`, 'bad-examples-db');
-        const tokenIds = readInt32s(seq.token_ids);
+        const tokenIds = readInt32s(blobOf(seq.token_ids, path, `sequences.token_ids of sequence ${r.s}`));
         const acts = new Float32Array(tokenIds.length);
         const det = db.get('SELECT positions, activation_values FROM activation_details WHERE feature_idx = ? AND sequence_idx = ?', [latent, r.s]) as
-          | { positions: Uint8Array; activation_values: Uint8Array }
+          | { positions: unknown; activation_values: unknown }
           | null;
         if (det) {
-          const pos = readInt32s(det.positions);
-          const vals = readFloat32s(det.activation_values);
+          const where = `activation_details of latent ${latent}, sequence ${r.s}`;
+          const pos = readInt32s(blobOf(det.positions, path, `${where}: positions`));
+          const vals = readFloat32s(blobOf(det.activation_values, path, `${where}: activation_values`));
           pos.forEach((p, i) => {
             if (p >= 0 && p < acts.length) acts[p] = vals[i];
           });

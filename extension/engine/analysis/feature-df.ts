@@ -9,6 +9,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { LatentDiffError } from '../errors';
+import { checkRegularFile } from '../input-files';
 import { parseCsv } from '../csv';
 
 export type FeatureColumn =
@@ -72,6 +73,7 @@ export interface FeatureDf {
 }
 
 export function readFeatureDf(path: string): FeatureDf {
+  checkRegularFile(path, 'statistics table');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -83,10 +85,13 @@ export function readFeatureDf(path: string): FeatureDf {
   const header = rows[0];
   const body = rows.slice(1);
   const latents = new Int32Array(body.length);
+  const rowOf = new Map<number, number>();
   body.forEach((r, i) => {
     if (r.length !== header.length) throw new LatentDiffError(path, `row ${i + 2} has ${r.length} fields, the header has ${header.length}`, 'bad-csv');
     const id = Number(r[0]);
     if (!Number.isInteger(id) || id < 0) throw new LatentDiffError(path, `row ${i + 2}: the first column must be the latent id, got ${JSON.stringify(r[0])}`, 'bad-csv');
+    if (rowOf.has(id)) throw new LatentDiffError(path, `row ${i + 2}: latent ${id} appears twice (also on row ${rowOf.get(id)})`, 'bad-csv');
+    rowOf.set(id, i + 2);
     latents[i] = id;
   });
   const numbers = new Map<string, Float64Array>();

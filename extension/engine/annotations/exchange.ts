@@ -4,7 +4,9 @@
  */
 import { LatentDiffError } from '../errors';
 import { parseCsv, writeCsv } from '../csv';
-import { ANNOTATION_FORMAT, parseAnnotationValue, serializeAnnotationFile } from './file-format';
+import { findDuplicateKey } from '../json-duplicates';
+import { jsonSyntaxProblem } from '../input-files';
+import { ANNOTATION_FORMAT, duplicateKeyProblem, parseAnnotationValue, serializeAnnotationFile } from './file-format';
 import { checkEvidence, checkStatus, describe, isObject, parseLatentKey } from './record-check';
 import type { Annotation, AnnotationPatch, AnnotationSection, Evidence } from './types';
 
@@ -25,8 +27,10 @@ export function parseJsonImport(text: string, identity: string, file: string): P
   try {
     value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
-    throw new LatentDiffError(file, `not valid JSON (${(e as Error).message})`);
+    throw new LatentDiffError(file, `not valid JSON (${jsonSyntaxProblem(e, text)})`);
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) throw new LatentDiffError(file, duplicateKeyProblem(duplicate), 'duplicate-key');
   if (!isObject(value)) throw new LatentDiffError(file, `expected a JSON object (latent id -> label, or a Latent Diff annotation file), got ${describe(value)}`);
   if (value.format === ANNOTATION_FORMAT) return fromOwnFormat(parseAnnotationValue(value, file).crosscoders, identity, file);
   const records: ImportedAnnotation[] = [];
@@ -76,12 +80,15 @@ export function parseCsvImport(text: string, file: string): ParsedImport {
   const col = (name: (typeof CSV_COLUMNS)[number]) => columns.indexOf(name);
   if (col('latent') < 0) throw new LatentDiffError(file, `line 1: no "latent" column in the header (${rows[0].join(', ')})`);
   const records: ImportedAnnotation[] = [];
+  const rowOf = new Map<number, number>();
   for (let r = 1; r < rows.length; r++) {
     const row = rows[r];
     const where = `row ${r + 1}`;
     if (row.length !== rows[0].length) throw new LatentDiffError(file, `${where}: ${row.length} fields, the header has ${rows[0].length}`);
     const cell = (name: (typeof CSV_COLUMNS)[number]) => (col(name) >= 0 ? row[col(name)] : undefined);
     const rec: ImportedAnnotation = { latent: parseLatentKey(cell('latent')!.trim(), file, `${where}, latent`) };
+    if (rowOf.has(rec.latent)) throw new LatentDiffError(file, `${where}: latent ${rec.latent} appears twice (also on row ${rowOf.get(rec.latent)})`, 'duplicate-key');
+    rowOf.set(rec.latent, r + 1);
     if (cell('label') !== undefined) rec.label = cell('label');
     if (cell('notes') !== undefined) rec.notes = cell('notes');
     const status = cell('status');
@@ -98,7 +105,7 @@ function parseEvidenceCell(cell: string, file: string, where: string): Evidence[
   try {
     value = JSON.parse(cell);
   } catch (e) {
-    throw new LatentDiffError(file, `${where}, evidence: not a JSON array (${(e as Error).message})`);
+    throw new LatentDiffError(file, `${where}, evidence: not a JSON array (${jsonSyntaxProblem(e, cell)})`);
   }
   if (!Array.isArray(value)) throw new LatentDiffError(file, `${where}, evidence: expected a JSON array, got ${describe(value)}`);
   return value.map((e, i) => checkEvidence(e, file, `${where}, evidence[${i}]`));

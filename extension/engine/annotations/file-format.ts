@@ -13,6 +13,8 @@
  * }
  */
 import { LatentDiffError } from '../errors';
+import { findDuplicateKey, type DuplicateKey } from '../json-duplicates';
+import { jsonSyntaxProblem } from '../input-files';
 import { checkRecord, describe, isObject, parseLatentKey } from './record-check';
 import type { AnnotationFileData, AnnotationRecord, AnnotationSection, Evidence } from './types';
 
@@ -25,14 +27,23 @@ export function parseAnnotationFile(text: string, file: string): AnnotationFileD
   try {
     value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
-    throw new LatentDiffError(file, `not valid JSON (${(e as Error).message})${LEFT_AS_IS}`, 'malformed-annotations');
+    throw new LatentDiffError(file, `not valid JSON (${jsonSyntaxProblem(e, text)})${LEFT_AS_IS}`, 'malformed-annotations');
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) throw new LatentDiffError(file, `${duplicateKeyProblem(duplicate)}${LEFT_AS_IS}`, 'malformed-annotations');
   try {
     return parseAnnotationValue(value, file);
   } catch (e) {
     if (e instanceof LatentDiffError) throw new LatentDiffError(file, `${e.problem}${LEFT_AS_IS}`, 'malformed-annotations');
     throw e;
   }
+}
+
+/** Says which key appears twice, in the words of the annotation format (a latent of a crosscoder, or a field). */
+export function duplicateKeyProblem({ key, path }: DuplicateKey): string {
+  if (path.length === 2 && path[0] === 'crosscoders') return `crosscoders[${JSON.stringify(path[1])}]: latent "${key}" appears twice`;
+  if (path.length === 0) return `"${key}" appears twice`;
+  return `${path.map((k) => JSON.stringify(k)).join(' > ')}: "${key}" appears twice`;
 }
 
 export function parseAnnotationValue(value: unknown, file: string): AnnotationFileData {

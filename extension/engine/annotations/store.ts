@@ -30,6 +30,11 @@ export interface AnnotationStoreOptions {
   debounceMs?: number;
   /** Clock for updatedAt (tests). */
   now?: () => number;
+  /**
+   * Identities earlier versions gave the same crosscoder: while the file has no section under the current
+   * identity, the first of these it has is read, and the next edit moves it to the current identity.
+   */
+  formerIdentities?: readonly string[];
 }
 
 export interface ImportSummary {
@@ -202,9 +207,11 @@ export class AnnotationStore {
       withFileLock(this.filePath, () => {
         const text = readTextIfExists(this.filePath);
         const data = text === undefined ? { crosscoders: new Map() } : parseAnnotationFile(text, this.filePath);
-        const section: AnnotationSection = data.crosscoders.get(this.crosscoderIdentity) ?? new Map();
+        const [key, found] = this.sectionIn(data);
+        const section: AnnotationSection = found ?? new Map();
         external = text === this.lastText ? [] : diffLatents(this.section, section);
         changed = mutate(section, new Date(this.options.now?.() ?? Date.now()).toISOString());
+        data.crosscoders.delete(key);
         data.crosscoders.set(this.crosscoderIdentity, section);
         const out = serializeAnnotationFile(data);
         if (changed.length > 0) writeFileAtomic(this.filePath, out);
@@ -237,12 +244,21 @@ export class AnnotationStore {
       if (notify && changed) this.emit({ latents: [], external: true });
       return;
     }
-    const section = data.crosscoders.get(this.crosscoderIdentity) ?? new Map();
+    const section = this.sectionIn(data)[1] ?? new Map();
     const latents = diffLatents(this.section, section);
     this.section = section;
     this.lastText = text;
     this.problem = undefined;
     if (notify && (latents.length > 0 || hadProblem)) this.emit({ latents, external: true });
+  }
+
+  /** This crosscoder's section and the identity it is filed under (the current one, or a former one). */
+  private sectionIn(data: AnnotationFileData): [string, AnnotationSection | undefined] {
+    for (const id of [this.crosscoderIdentity, ...(this.options.formerIdentities ?? [])]) {
+      const section = data.crosscoders.get(id);
+      if (section) return [id, section];
+    }
+    return [this.crosscoderIdentity, undefined];
   }
 
   private emit(e: AnnotationChange): void {

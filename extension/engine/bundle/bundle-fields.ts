@@ -2,7 +2,7 @@
  * Typed access to bundle.json fields: each accessor names the field (dotted path) and bundle.json when
  * the value is missing, ill-typed, or points at a file or folder that does not exist.
  */
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { LatentDiffError } from '../errors';
 import { isJsonObject, type JsonObject } from './json-file';
@@ -56,13 +56,16 @@ export class BundleFields {
     const p = optional ? this.string(obj, key, field, true) : this.string(obj, key, field);
     if (p === undefined) return undefined;
     const full = isAbsolute(p) ? p : resolve(this.dir, p);
-    let isDir: boolean;
+    let stats: Stats;
     try {
-      isDir = statSync(full).isDirectory();
+      stats = statSync(full);
     } catch {
       throw this.fail(field, `${kind} not found: ${full}`, 'not-found');
     }
+    const isDir = stats.isDirectory();
     if (isDir !== (kind === 'folder')) throw this.fail(field, `${full} is a ${isDir ? 'folder' : 'file'}, expected a ${kind}`, 'not-found');
+    // A named pipe or device would block whoever reads it.
+    if (kind === 'file' && !stats.isFile()) throw this.fail(field, `${full} is not a regular file (a named pipe, device or socket)`, 'not-regular-file');
     return full;
   }
 }

@@ -8,8 +8,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { LatentDiffError } from '../errors';
 import type { BundleInfo, CrosscoderCheckpoint } from '../types';
 import { BundleFields } from './bundle-fields';
-import { loadCrosscoderCheckpoint } from './crosscoder-checkpoint';
+import { loadCrosscoderCheckpoint, type CheckpointLoadOptions } from './crosscoder-checkpoint';
 import { isJsonObject, readJsonObject, type JsonObject } from './json-file';
+import { checkRegularFile } from '../input-files';
 import { readOnnxSignature, type OnnxSignature, type OnnxValueInfo } from './onnx-inspect';
 
 /** The schema version this code writes; it reads any 1.x. */
@@ -71,12 +72,13 @@ export interface Bundle {
 }
 
 /** Loads and validates a bundle from its folder (or from its bundle.json). */
-export function loadBundle(path: string): Bundle {
+export function loadBundle(path: string, opts: CheckpointLoadOptions = {}): Bundle {
   const given = resolve(path);
   const isFile = existsSync(given) && statSync(given).isFile();
   const file = isFile ? given : join(given, 'bundle.json');
   const dir = dirname(file);
   if (!existsSync(file)) throw new LatentDiffError(file, 'bundle.json not found: a bundle folder must contain one', 'not-found');
+  checkRegularFile(file, 'bundle.json');
   const json = readJsonObject(file);
   const f = new BundleFields(file, dir);
 
@@ -92,7 +94,7 @@ export function loadBundle(path: string): Bundle {
   const stats = f.path(json, 'stats', 'stats', 'file', true);
   const examples = f.path(json, 'examples', 'examples', 'file', true);
 
-  const crosscoder = loadCrosscoderCheckpoint(crosscoderDir);
+  const crosscoder = loadCrosscoderCheckpoint(crosscoderDir, opts);
   if (crosscoder.dModel !== dModel) {
     throw new LatentDiffError(file, `dModel is ${dModel} but the crosscoder ${crosscoder.file} has d_model ${crosscoder.dModel} (tensor "${crosscoder.encoderWeight.name}" [${crosscoder.encoderWeight.shape.join(', ')}]): the crosscoder was not trained on these models`, 'bad-shape');
   }
@@ -111,6 +113,7 @@ export function bundleInfo(b: Bundle): BundleInfo {
     chatModel: b.chat.name,
     crosscoderKind: b.crosscoder.kind,
     crosscoderIdentity: b.crosscoder.identity,
+    crosscoderFormerIdentities: b.crosscoder.formerIdentities,
   };
 }
 
@@ -197,6 +200,7 @@ function tokenizerSource(f: BundleFields, json: JsonObject): Bundle['tokenizer']
     chatTemplate = { builtin };
   } else if (template) {
     const file = f.path(t, 'chatTemplate', 'tokenizer.chatTemplate', 'file');
+    checkRegularFile(file, 'chat template file');
     const text = readFileSync(file, 'utf8');
     if (text.trim() === '') throw new LatentDiffError(file, 'chat template file is empty');
     chatTemplate = { text, file };

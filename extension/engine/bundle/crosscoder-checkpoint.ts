@@ -7,6 +7,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, openSync, readSync, closeSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LatentDiffError } from '../errors';
+import { defaultCacheDir } from '../paths';
+import { contentDigest } from './content-digest';
+import { checkFitsInMemory } from '../memory';
 import type { CodeNormalization, CrosscoderCheckpoint } from '../types';
 import { isJsonObject, readJsonObject, type JsonObject } from './json-file';
 import { readSafetensorsHeader, readTensorBytes, readTensorF32, type SafetensorsFile, type TensorRef } from './safetensors';
@@ -29,7 +32,17 @@ interface Layout {
 }
 
 /** Loads a checkpoint from its folder (or from the .safetensors file itself). */
-export function loadCrosscoderCheckpoint(path: string): CrosscoderCheckpoint {
+export interface CheckpointLoadOptions {
+  /** Where content digests are remembered (default: the per-user cache folder). */
+  cacheDir?: string;
+  /**
+   * false: skip the content digest (seconds on a first open of gigabytes) when only the checkpoint's layout
+   * is needed; `identity` is then the layout identity and must key nothing.
+   */
+  contentIdentity?: boolean;
+}
+
+export function loadCrosscoderCheckpoint(path: string, opts: CheckpointLoadOptions = {}): CrosscoderCheckpoint {
   const { dir, file } = locateWeights(resolve(path));
   const st = readSafetensorsHeader(file);
   const tensors = stripCompilePrefix(st);
@@ -58,10 +71,14 @@ export function loadCrosscoderCheckpoint(path: string): CrosscoderCheckpoint {
   const k = kind === 'batchtopk' ? readK(file, kRef, trainerFile, trainer) : undefined;
   const codeNormalization = readCodeNormalization(tensors.get('code_normalization_id'), trainerFile, trainer);
   rejectInputNormalization(tensors);
+  checkFitsInMemory(file, layout.encoderWeight.byteLength + layout.decoderWeight.byteLength, `the encoder and decoder weights (dictionary of ${layout.dictSize} latents x ${layout.dModel})`);
 
   // The identity may end up in file names: keep the readable label to safe characters.
   const label = ((typeof trainer?.wandb_name === 'string' && trainer.wandb_name) || basename(dir)).replace(/[^A-Za-z0-9._-]+/g, '_');
-  const identity = `${label}-${layout.dictSize}x${layout.dModel}-${digest(st, [layout.encoderBias, layout.decoderBias, thresholdRef])}`;
+  const shape = `${label}-${layout.dictSize}x${layout.dModel}`;
+  // Earlier versions keyed caches and annotations by layout (header, size, biases): kept to find old annotations.
+  const layoutIdentity = `${shape}-${digest(st, [layout.encoderBias, layout.decoderBias, thresholdRef])}`;
+  const identity = opts.contentIdentity === false ? layoutIdentity : `${shape}-c${contentDigest(file, opts.cacheDir ?? defaultCacheDir()).slice(0, 16)}`;
   return {
     dir, file,
     format: layout.format,
@@ -77,6 +94,7 @@ export function loadCrosscoderCheckpoint(path: string): CrosscoderCheckpoint {
     decoderLayout: layout.decoderLayout,
     decoderBias: layout.decoderBias,
     identity,
+    formerIdentities: [layoutIdentity],
   };
 }
 
@@ -247,7 +265,7 @@ function rejectInputNormalization(tensors: Map<string, TensorRef>): void {
   }
 }
 
-/** A digest of the header, the file size and the small bias/threshold tensors: cheap, and differs between trainings of the same shape. */
+/** The former identity's digest: the header, the file size and the small bias/threshold tensors. */
 function digest(st: SafetensorsFile, small: (TensorRef | undefined)[]): string {
   const h = createHash('sha256');
   const headerBytes = Buffer.alloc(8 + st.headerLength);

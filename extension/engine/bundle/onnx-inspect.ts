@@ -6,6 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { onnx } from 'onnx-proto';
 import { LatentDiffError } from '../errors';
+import { checkRegularFile } from '../input-files';
 
 /** A graph input or output. dims: a number for a fixed size, the parameter name for a symbolic one, '?' when unknown; absent when the shape is unknown. */
 export interface OnnxValueInfo {
@@ -156,6 +157,7 @@ function externalLocation(bytes: Uint8Array): string | undefined {
 
 /** Reads the graph's inputs and outputs; a file that is not an ONNX model gives a LatentDiffError naming it. */
 export function readOnnxSignature(path: string): OnnxSignature {
+  checkRegularFile(path, 'ONNX model');
   let fd: number;
   try {
     fd = openSync(path, 'r');

@@ -1,5 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { LatentDiffError } from '../errors';
+import { findDuplicateKey } from '../json-duplicates';
+import { checkRegularFile, jsonSyntaxProblem } from '../input-files';
 
 /** safetensors dtypes we read. */
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -32,6 +34,7 @@ const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 /** Reads and validates the header of a .safetensors file; never reads tensor data. */
 export function readSafetensorsHeader(path: string): SafetensorsFile {
+  checkRegularFile(path, 'safetensors file');
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -53,9 +56,11 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
     try {
       header = JSON.parse(headerBuf.toString('utf8'));
     } catch (e) {
-      throw new LatentDiffError(path, `safetensors header is not valid JSON (${(e as Error).message})`);
+      throw new LatentDiffError(path, `safetensors header is not valid JSON (${jsonSyntaxProblem(e, headerBuf.toString('utf8'))})`);
     }
     if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new LatentDiffError(path, 'safetensors header is not a JSON object');
+    const duplicate = findDuplicateKey(headerBuf.toString('utf8'));
+    if (duplicate) throw new LatentDiffError(path, `the safetensors header lists ${duplicate.path.length ? `"${duplicate.path.join('.')}.${duplicate.key}"` : `tensor "${duplicate.key}"`} twice`, 'duplicate-key');
     const dataStart = 8 + headerLen;
     const dataSize = fileSize - dataStart;
     const tensors = new Map<string, TensorRef>();

@@ -27,7 +27,7 @@ export async function* readDatasets(files: readonly string[], opts: DatasetReadO
   for (let f = 0; f < files.length; f++) {
     const file = files[f];
     const format = datasetFormat(file);
-    const records = format === 'parquet' ? readParquetFile(file, opts) : format === 'jsonl' ? readJsonlFile(file, opts) : readTextFile(file);
+    const records = format === 'parquet' ? readParquetFile(file, opts) : format === 'jsonl' ? readJsonlFile(file, opts) : readTextFile(file, opts);
     for await (const { record, fileFraction } of records) {
       yield { index: index++, record, fraction: (f + fileFraction) / files.length };
     }

@@ -6,6 +6,7 @@
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { LatentDiffError } from '../errors';
+import { checkRegularFile } from '../input-files';
 import { badRecord } from './bad-records';
 import { textRecord, type DatasetReadOptions, type ReadRecord } from './records';
 
@@ -13,6 +14,7 @@ export async function* readParquetFile(file: string, opts: DatasetReadOptions): 
   const column = opts.textColumn ?? 'text';
   let metadata: FileMetaData;
   let buffer: Awaited<ReturnType<typeof asyncBufferFromFile>>;
+  checkRegularFile(file, 'dataset file');
   try {
     buffer = await asyncBufferFromFile(file);
     metadata = await parquetMetadataAsync(buffer);
@@ -22,6 +24,11 @@ export async function* readParquetFile(file: string, opts: DatasetReadOptions): 
   const columns = metadata.schema.slice(1).map((s) => s.name);
   if (!columns.includes(column)) {
     throw new LatentDiffError(file, `has no column "${column}" (columns: ${columns.join(', ')}); name the text column with --text-column`, 'bad-parquet');
+  }
+  const element = metadata.schema.find((s, i) => i > 0 && s.name === column)!;
+  if (element.type !== 'BYTE_ARRAY' || (element.converted_type !== undefined && element.converted_type !== 'UTF8' && element.converted_type !== 'JSON')) {
+    const type = [element.type, element.converted_type ?? element.logical_type?.type].filter(Boolean).join(' ');
+    throw new LatentDiffError(file, `column "${column}" holds ${type || 'nested values'}, not text; name the text column with --text-column`, 'bad-parquet');
   }
   const total = Number(metadata.num_rows);
   let groupStart = 0;

@@ -53,6 +53,8 @@ export function decodeGeometry(buf: Buffer, identity: string): LatentGeometry | 
     buf.copy(Buffer.from(out.buffer), 0, dataStart + i * out.byteLength, dataStart + (i + 1) * out.byteLength);
     return out;
   });
+  // Computed geometry is always finite (non-finite weights are refused): anything else is a damaged entry.
+  if (arrays.some((a) => a.some((v) => !Number.isFinite(v)))) return undefined;
   const [decNormBase, decNormChat, decCos, encNormBase, encNormChat, encCos] = arrays;
   return { dictSize: D as number, decNormBase, decNormChat, decCos, encNormBase, encNormChat, encCos };
 }

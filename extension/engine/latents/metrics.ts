@@ -1,3 +1,5 @@
+import { readTensorF32, type TensorRef } from '../bundle/safetensors';
+import { LatentDiffError } from '../errors';
 import type { CrosscoderCheckpoint, LatentMetrics } from '../types';
 import { rejectDecoupled } from '../graphs/crosscoder-tensors';
 import { openGraphSession, type SessionOptions } from '../runtime/graph-session';
@@ -33,6 +35,27 @@ function cosine(dot: number, n0: number, n1: number): number {
   return Math.max(-1, Math.min(1, dot / (n0 * n1)));
 }
 
+/**
+ * The metrics graph reduces every encoder and decoder weight into its latent's sums, so a NaN or Inf
+ * anywhere in them shows there, found without a JS pass over gigabytes; the biases are small and read here.
+ */
+function checkFiniteWeights(ckpt: CrosscoderCheckpoint, decoderSums: Float32Array[], encoderSums: Float32Array[]): void {
+  const fail = (ref: TensorRef, where: string): never => {
+    throw new LatentDiffError(ref.file, `tensor "${ref.name}" holds non-finite values (NaN or Inf, or values so large their squares overflow), first ${where}: the checkpoint is broken`, 'non-finite');
+  };
+  for (const [sums, ref] of [[decoderSums, ckpt.decoderWeight], [encoderSums, ckpt.encoderWeight]] as const) {
+    for (const s of sums) {
+      const j = s.findIndex((v) => !Number.isFinite(v));
+      if (j >= 0) fail(ref, `in latent ${j}`);
+    }
+  }
+  for (const ref of [ckpt.encoderBias, ckpt.decoderBias]) {
+    const i = readTensorF32(ref).findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) fail(ref, `at element ${i}`);
+  }
+  if (ckpt.threshold !== undefined && !Number.isFinite(ckpt.threshold)) throw new LatentDiffError(ckpt.file, `tensor "threshold" is ${ckpt.threshold}: the checkpoint is broken`, 'non-finite');
+}
+
 /** Runs the metrics graph over the checkpoint's weights and finishes norms and cosines in float64. */
 export async function computeLatentGeometry(ckpt: CrosscoderCheckpoint, opts: LatentMetricsOptions): Promise<LatentGeometry> {
   // Every node of this graph is constant, so ORT's optimizer would constant-fold it all at session creation,
@@ -49,6 +72,7 @@ export async function computeLatentGeometry(ckpt: CrosscoderCheckpoint, opts: La
       encNormBase: new Float64Array(D), encNormChat: new Float64Array(D), encCos: new Float64Array(D),
     };
     const [dsb, dsc, dd, esb, esc, ed] = METRICS_OUTPUTS.map(get);
+    checkFiniteWeights(ckpt, [dsb, dsc, dd], [esb, esc, ed]);
     for (let j = 0; j < D; j++) {
       geo.decNormBase[j] = Math.sqrt(dsb[j]);
       geo.decNormChat[j] = Math.sqrt(dsc[j]);

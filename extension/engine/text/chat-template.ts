@@ -70,6 +70,15 @@ export class ChatTemplate {
 let builtIn: ChatTemplate | undefined;
 
 /** The built-in Gemma 2 template (parsed once), or `source` (a user template) when given. */
+/**
+ * The one rule for a bundle's chat template, used by analysis and statistics alike: bundle.json's
+ * `tokenizer.chatTemplate` decides (a built-in by name, or a Jinja file); only when it is absent does
+ * tokenizer_config.json's `chat_template` count. The bundle loader resolves that into `source`.
+ */
+export function bundleChatTemplate(source: { builtin: string } | { text: string; file: string }): ChatTemplate {
+  return 'builtin' in source ? chatTemplateFor() : chatTemplateFor(source.text, source.file);
+}
+
 export function chatTemplateFor(source?: string, name = 'chat template'): ChatTemplate {
   if (source !== undefined) return new ChatTemplate(source, name);
   builtIn ??= new ChatTemplate(GEMMA2_CHAT_TEMPLATE, GEMMA2_TEMPLATE_NAME);

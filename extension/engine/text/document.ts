@@ -22,10 +22,8 @@ import type { GemmaTokenizer, TokenSpans } from './tokenizer';
 export interface TokenizeDocumentOptions {
   /** 'auto' (default) detects chats; 'plain' never does; 'chat' renders JSON chats and otherwise reads turns as written. */
   mode?: 'auto' | 'plain' | 'chat';
-  /** Jinja text of a chat template; default: the tokenizer config's template, else the built-in Gemma 2 one. */
-  chatTemplate?: string;
-  /** Names `chatTemplate` in errors. */
-  chatTemplateName?: string;
+  /** The chat template (for a bundle: bundleChatTemplate); default: the tokenizer config's, else the built-in Gemma 2 one. */
+  template?: ChatTemplate;
   /** Names the document in errors (a system role, say). */
   docName?: string;
 }
@@ -48,10 +46,7 @@ export function tokenizeDocument(tok: GemmaTokenizer, text: string, opts: Tokeni
   if (mode !== 'plain') {
     const chat = detectJsonChat(text);
     if (chat !== undefined) {
-      const template =
-        opts.chatTemplate !== undefined
-          ? chatTemplateFor(opts.chatTemplate, opts.chatTemplateName ?? 'chat template')
-          : chatTemplateFor(tok.chatTemplate, `chat template of ${tok.file}`);
+      const template = opts.template ?? chatTemplateFor(tok.chatTemplate, `chat template of ${tok.file}`);
       const tokens = chat.conversations.flatMap((c) => tokenizeConversation(tok, text, c, template, opts.docName));
       return { kind: 'chat', tokens };
     }

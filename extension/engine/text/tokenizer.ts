@@ -4,6 +4,7 @@
  * the instance.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { checkRegularFile, jsonSyntaxProblem } from '../input-files';
 import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { LatentDiffError } from '../errors';
@@ -44,7 +45,7 @@ const BYTE_TOKEN = /^<0x([0-9A-F]{2})>$/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function readJson(file: string, what: string): unknown {
-  if (!existsSync(file)) throw new LatentDiffError(file, `${what} not found`, 'not-found');
+  checkRegularFile(file, what);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -54,7 +55,7 @@ function readJson(file: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new LatentDiffError(file, `${what} is not valid JSON: ${(e as Error).message}`);
+    throw new LatentDiffError(file, `${what} is not valid JSON: ${jsonSyntaxProblem(e, text)}`);
   }
 }
 

@@ -6,7 +6,7 @@
 import type { ChatTemplateSource } from '../../bundle/bundle';
 import { LatentDiffError } from '../../errors';
 import { detectJsonChat } from '../../text/chat-detect';
-import { chatTemplateFor } from '../../text/chat-template';
+import { bundleChatTemplate } from '../../text/chat-template';
 import type { GemmaTokenizer } from '../../text/tokenizer';
 
 const BOS = '<bos>';
@@ -31,7 +31,7 @@ export function generationPrompt(tok: GemmaTokenizer, text: string, opts: Prompt
     const messages = chat.conversations[0];
     const last = messages[messages.length - 1];
     if (last.role !== 'user') throw notUserTurn(opts.docName, last.role);
-    const template = 'text' in opts.chatTemplate ? chatTemplateFor(opts.chatTemplate.text, opts.chatTemplate.file) : chatTemplateFor();
+    const template = bundleChatTemplate(opts.chatTemplate);
     return encode(template.render(messages, { addGenerationPrompt: true, docName: opts.docName }));
   }
   const turns = [...text.matchAll(TURN)];

@@ -39,7 +39,7 @@ function conversations(tokens: TokenInfo[], bosId: number): TokenInfo[][] {
   return out;
 }
 
-export interface ChatDocumentsOptions extends Pick<TokenizeDocumentOptions, 'chatTemplate' | 'chatTemplateName'> {
+export interface ChatDocumentsOptions extends Pick<TokenizeDocumentOptions, 'template'> {
   /** Told about each conversation that has no model turn to score. */
   onSkip?: (name: string) => void;
 }
@@ -47,7 +47,7 @@ export interface ChatDocumentsOptions extends Pick<TokenizeDocumentOptions, 'cha
 /** The scored conversations of one text (a chat, JSONL of chats, or turns written out). */
 export function chatDocumentsOfText(tok: GemmaTokenizer, text: string, file: string, opts: ChatDocumentsOptions = {}, first = 1): NamedDocument[] {
   const ids = turnMarkerIds(tok);
-  const doc = tokenizeDocument(tok, text, { mode: 'chat', docName: file, chatTemplate: opts.chatTemplate, chatTemplateName: opts.chatTemplateName });
+  const doc = tokenizeDocument(tok, text, { mode: 'chat', docName: file, template: opts.template });
   const out: NamedDocument[] = [];
   conversations(doc.tokens, tok.bosId).forEach((tokens, k) => {
     const name = `${file}#${first + k}`;

@@ -4,6 +4,7 @@
  * KL(P_chat || P_base) and both models' top next tokens (divergence.ts); a latent's decoder vectors through
  * each model's unembedding (logit-effects.ts).
  */
+import { bundleChatTemplate } from '../../text/chat-template';
 import { tokenizeDocument } from '../../text/document';
 import type { TokenInfo } from '../../types';
 import { divergence, type DivergenceOptions, type DivergenceResult } from './divergence';
@@ -21,8 +22,7 @@ export interface DocumentDivergence extends DivergenceResult {
 }
 
 export async function documentDivergence(parts: KlParts, text: string, req: DivergenceRequest, checkpoint?: () => Promise<void>): Promise<DocumentDivergence> {
-  const t = parts.bundle.tokenizer.chatTemplate;
-  const doc = tokenizeDocument(parts.tokenizer, text, { mode: req.mode ?? 'auto', docName: req.docName, ...('text' in t ? { chatTemplate: t.text, chatTemplateName: t.file } : {}) });
+  const doc = tokenizeDocument(parts.tokenizer, text, { mode: req.mode ?? 'auto', docName: req.docName, template: bundleChatTemplate(parts.bundle.tokenizer.chatTemplate) });
   const result = await divergence({ base: parts.pair.base, chat: parts.pair.chat }, doc.tokens.map((x) => x.id), { topK: req.topK, checkpoint });
   return { tokens: doc.tokens, ...result };
 }

@@ -6,6 +6,7 @@
 import type { Bundle } from '../../bundle/bundle';
 import { LatentDiffError } from '../../errors';
 import type { ModelPair } from '../../runtime/model-pair';
+import { bundleChatTemplate } from '../../text/chat-template';
 import type { GemmaTokenizer } from '../../text/tokenizer';
 import type { LatentMetrics } from '../../types';
 import { bundleStatsFile, loadLatentStats } from '../latent-stats';
@@ -65,8 +66,7 @@ export function resolveInterventions(parts: Pick<KlParts, 'bundle' | 'metrics'>,
 }
 
 function templateOptions(bundle: Bundle) {
-  const t = bundle.tokenizer.chatTemplate;
-  return 'text' in t ? { chatTemplate: t.text, chatTemplateName: t.file } : {};
+  return { template: bundleChatTemplate(bundle.tokenizer.chatTemplate) };
 }
 
 /** Runs the experiment on files (each a chat, JSONL of chats or a dataset) or, with `text`, on one document. */

@@ -7,6 +7,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LatentDiffError } from '../../errors';
+import { checkOutputFolder } from '../../output-paths';
+import { lockOutputFolder } from './run-lock';
 import { mergeExamples, emptyExamples } from './examples-sampler';
 import {
   manifestPath, nextStateFile, readManifest, stateDir, writeManifest, type Manifest, type PhaseState,
@@ -30,6 +32,16 @@ function coverage(parts: { dir: string; phase: PhaseState }[], n: number, what: 
 
 export function mergeStatsRuns(parts: readonly string[], out: string): StatsJobResult {
   if (parts.length === 0) throw new LatentDiffError(undefined, 'nothing to merge: give the folders of the shard runs', 'invalid-setting');
+  checkOutputFolder(out);
+  const release = lockOutputFolder(out);
+  try {
+    return mergeLocked(parts, out);
+  } finally {
+    release();
+  }
+}
+
+function mergeLocked(parts: readonly string[], out: string): StatsJobResult {
   if (readManifest(out)) throw new LatentDiffError(out, 'already holds a statistics run: merge into an empty folder', 'exists');
   const manifests = parts.map((dir) => {
     const m = readManifest(dir);

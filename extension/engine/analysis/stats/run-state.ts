@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { LatentDiffError } from '../../errors';
 import type { VerdictThresholds } from '../../latents/verdict';
+import { checkRegularFile, jsonSyntaxProblem } from '../../input-files';
 
 export const STATE_FORMAT = 'latent-diff-stats';
 export const STATE_VERSION = 1;
@@ -73,15 +74,50 @@ export const manifestPath = (out: string) => join(stateDir(out), 'manifest.json'
 export function readManifest(out: string): Manifest | undefined {
   const path = manifestPath(out);
   if (!existsSync(path)) return undefined;
-  let m: Manifest;
+  checkRegularFile(path, 'manifest');
+  let m: unknown;
+  let text = '';
   try {
-    m = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
+    m = JSON.parse(text);
   } catch (e) {
-    throw new LatentDiffError(path, `not valid JSON (${(e as Error).message})`, 'bad-state');
+    throw new LatentDiffError(path, `not valid JSON (${jsonSyntaxProblem(e, text)}): the run's state is damaged; start it again in a new folder`, 'bad-state');
   }
-  if (m.format !== STATE_FORMAT) throw new LatentDiffError(path, 'not the manifest of a Latent Diff statistics run', 'bad-state');
-  if (m.version !== STATE_VERSION) throw new LatentDiffError(path, `state version ${m.version} is not supported (this version reads ${STATE_VERSION})`, 'bad-state');
-  return m;
+  return checkManifest(m, path);
+}
+
+/** A manifest read from disk has every field a run relies on, with the right type, or is refused. */
+function checkManifest(m: unknown, path: string): Manifest {
+  const bad = (problem: string): never => {
+    throw new LatentDiffError(path, `${problem}: the run's state is damaged; start it again in a new folder`, 'bad-state');
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  const isName = (v: unknown) => typeof v === 'string' && /^[\w.-]+$/.test(v);
+  if (!isObject(m) || m.format !== STATE_FORMAT) throw new LatentDiffError(path, 'not the manifest of a Latent Diff statistics run', 'bad-state');
+  if (m.version !== STATE_VERSION) throw new LatentDiffError(path, `state version ${JSON.stringify(m.version)} is not supported (this version reads ${STATE_VERSION})`, 'bad-state');
+  const c = m.config;
+  if (!isObject(c)) return bad('"config" is missing');
+  const configOk =
+    typeof c.crosscoderIdentity === 'string' && isCount(c.dictSize) && (c.dictSize as number) > 0 && Array.isArray(c.data) &&
+    c.data.every((d) => isObject(d) && typeof d.name === 'string' && isCount(d.bytes)) && (c.tokens === null || isCount(c.tokens)) &&
+    isCount(c.contextWindow) && Number.isSafeInteger(c.seed) && isCount(c.examplesPerBin) && isCount(c.shardCount) && (c.shardCount as number) > 0 &&
+    typeof c.textColumn === 'string' && typeof c.errorLatents === 'string' && isObject(c.thresholds) &&
+    typeof c.thresholds.completeShrinkage === 'number' && typeof c.thresholds.latentDecoupling === 'number';
+  if (!configOk) bad('"config" is incomplete or has fields of the wrong type');
+  if (m.configDigest !== configDigest(c as unknown as RunConfig)) bad('"configDigest" does not match "config" (the file was edited)');
+  if (!isName(m.staticFile)) bad('"staticFile" is missing');
+  if (!isCount(m.skippedRecords)) bad('"skippedRecords" is not a count');
+  for (const phase of ['scan', 'examples'] as const) {
+    const p = m[phase];
+    if (p === undefined) continue;
+    const ok =
+      isObject(p) && (p.status === 'running' || p.status === 'done') && Array.isArray(p.shards) &&
+      p.shards.every((s) => isCount(s) && s < (c.shardCount as number)) && (isName(p.file) || (p.file === '' && p.status === 'running')) &&
+      isCount(p.recordsDone) && isCount(p.tokensBefore) && (p.maxDigest === undefined || typeof p.maxDigest === 'string');
+    if (!ok) bad(`"${phase}" is incomplete or has fields of the wrong type`);
+  }
+  return m as unknown as Manifest;
 }
 
 /** Switches the manifest atomically, then deletes state files it no longer names. */

@@ -6,6 +6,7 @@
 import type { Bundle } from '../../bundle/bundle';
 import { ModelPair } from '../../runtime/model-pair';
 import type { LatentMetrics, ProviderSetting } from '../../types';
+import { checkFiniteActivations } from '../finite-activations';
 
 export interface EncodedSequence {
   xBase: Float32Array;
@@ -33,8 +34,11 @@ export async function openSequenceEncoder(bundle: Bundle, metrics: LatentMetrics
       },
       async encode(ids) {
         const list = Array.from(ids);
+        const tokenLabel = (t: number) => `token ${t} (id ${list[t]}) of a dataset sequence`;
         const { resid: xBase } = await pair.base.firstHalf(list);
+        checkFiniteActivations(xBase, bundle.dModel, bundle.base, tokenLabel);
         const { resid: xChat } = await pair.chat.firstHalf(list);
+        checkFiniteActivations(xChat, bundle.dModel, bundle.chat, tokenLabel);
         const r = await runner.encode(xBase, xChat, ids.length);
         return { xBase, xChat, f: r.raw! };
       },

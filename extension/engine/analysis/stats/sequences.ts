@@ -44,12 +44,18 @@ export function templateIds(tok: SequenceTokenizer, file: string): TemplateIds {
 }
 
 /** Token ids of a record, BOS first. */
-export function recordIds(tok: SequenceTokenizer, template: ChatTemplate, rec: DatasetRecord): number[] {
-  if (rec.kind === 'messages') {
-    const text = template.render(rec.messages, { docName: `${rec.file}:${rec.line}` });
-    return tok.encode(text, { addBos: !text.startsWith('<bos>') });
-  }
-  return tok.encode(rec.text, { addBos: !rec.hasBos });
+/** More characters than any Gemma token spans: the first N tokens of a text lie within its first N * this. */
+const MAX_CHARS_PER_TOKEN = 64;
+
+/**
+ * A record's token ids, of which only the first `maxTokens` are used: a record far longer (megabytes) is
+ * cut before tokenising, so its cost is bounded by the context window, not by the record.
+ */
+export function recordIds(tok: SequenceTokenizer, template: ChatTemplate, rec: DatasetRecord, maxTokens = Infinity): number[] {
+  const text = rec.kind === 'messages' ? template.render(rec.messages, { docName: `${rec.file}:${rec.line}` }) : rec.text;
+  const addBos = rec.kind === 'messages' ? !text.startsWith('<bos>') : !rec.hasBos;
+  const maxChars = (maxTokens + 1) * MAX_CHARS_PER_TOKEN;
+  return tok.encode(text.length > maxChars ? text.slice(0, maxChars) : text, { addBos }).slice(0, maxTokens);
 }
 
 const MAX_ROLE_TOKENS = 4;

@@ -20,12 +20,12 @@ export function writeScanState(path: string, meta: Record<string, unknown>, s: S
 
 export function readScanState(path: string, D: number): { meta: Record<string, unknown>; scan: ScanArrays } {
   const f = readStateFile(path);
-  const meta = f.meta as Record<string, unknown> & { totals: ScanArrays['totals']; inexact: { ls: number; groups: number } };
+  const meta = f.meta as Record<string, unknown>;
   const sums = (prefix: string, size: number, inexactAdds: number) => {
-    const lengths = f.get(`${prefix}.lengths`, 'u8');
-    return new ExactSums(size, f.get(`${prefix}.partials`, 'f64').length / size, {
-      partials: f.get(`${prefix}.partials`, 'f64'), lengths, nonFinite: f.get(`${prefix}.nonFinite`, 'f64'), inexactAdds,
-    });
+    const lengths = f.get(`${prefix}.lengths`, 'u8', size);
+    const partials = f.get(`${prefix}.partials`, 'f64');
+    if (partials.length % size !== 0) throw new LatentDiffError(path, `not a valid Latent Diff state file: array "${prefix}.partials" does not hold whole sums`, 'bad-state');
+    return new ExactSums(size, partials.length / size, { partials, lengths, nonFinite: f.get(`${prefix}.nonFinite`, 'f64', size), inexactAdds });
   };
   const activeCount = f.get('activeCount', 'f64');
   if (activeCount.length !== D) throw new LatentDiffError(path, `holds statistics for ${activeCount.length} latents, the crosscoder has ${D}`, 'bad-state');
@@ -33,13 +33,13 @@ export function readScanState(path: string, D: number): { meta: Record<string, u
     meta,
     scan: {
       activeCount,
-      maxAct: f.get('maxAct', 'f64'),
-      ls: sums('ls', D * LS_SUM_COUNT, meta.inexact.ls),
-      groupActive: f.get('groupActive', 'f64'),
-      groupSum: sums('groupSum', D * GROUP_COUNT, meta.inexact.groups),
-      groupMax: f.get('groupMax', 'f64'),
-      groupTokens: f.get('groupTokens', 'f64'),
-      totals: meta.totals,
+      maxAct: f.get('maxAct', 'f64', D),
+      ls: sums('ls', D * LS_SUM_COUNT, f.num('inexact', 'ls')),
+      groupActive: f.get('groupActive', 'f64', D * GROUP_COUNT),
+      groupSum: sums('groupSum', D * GROUP_COUNT, f.num('inexact', 'groups')),
+      groupMax: f.get('groupMax', 'f64', D * GROUP_COUNT),
+      groupTokens: f.get('groupTokens', 'f64', GROUP_COUNT),
+      totals: { tokens: f.num('totals', 'tokens'), sequences: f.num('totals', 'sequences'), chatSequences: f.num('totals', 'chatSequences') },
     },
   };
 }
@@ -85,11 +85,11 @@ export function writeExamplesState(path: string, meta: Record<string, unknown>, 
 
 export function readExamplesState(path: string): { meta: Record<string, unknown>; examples: ExamplesState } {
   const f = readStateFile(path);
-  const meta = f.meta as Record<string, unknown> & { overflow: number };
+  const meta = f.meta as Record<string, unknown>;
   const slot = f.get('slot', 'i32'), priority = f.get('priority', 'f64'), v = f.get('v', 'f64'), keys = f.get('keys', 'u32');
   const detailOffsets = f.get('detailOffsets', 'f64'), positions = f.get('positions', 'i32'), values = f.get('values', 'f32');
   const seqKeys = f.get('seqKeys', 'u32'), seqIndex = f.get('seqIndex', 'f64'), tokOffsets = f.get('tokOffsets', 'f64'), tokens = f.get('tokens', 'i32');
-  const st: ExamplesState = { slots: new Map(), sequences: new Map(), overflow: meta.overflow };
+  const st: ExamplesState = { slots: new Map(), sequences: new Map(), overflow: f.num('overflow') };
   for (let i = 0; i < seqIndex.length; i++) {
     st.sequences.set(wordsKey(seqKeys[2 * i], seqKeys[2 * i + 1]), { index: seqIndex[i], ids: tokens.slice(tokOffsets[i], tokOffsets[i + 1]), refs: 0 });
   }

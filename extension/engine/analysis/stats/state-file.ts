@@ -53,8 +53,14 @@ export function writeStateFile(path: string, meta: unknown, arrays: Record<strin
 
 export interface StateFile {
   meta: unknown;
-  get<K extends Dtype>(name: string, dtype: K): InstanceType<(typeof CTORS)[K]>;
+  /** An array; with `length`, one of exactly that many elements. */
+  get<K extends Dtype>(name: string, dtype: K, length?: number): InstanceType<(typeof CTORS)[K]>;
+  /** A finite number in the metadata, at the path of keys given. */
+  num(...keys: string[]): number;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 export function readStateFile(path: string): StateFile {
   let buf: Buffer;
@@ -76,18 +82,25 @@ export function readStateFile(path: string): StateFile {
   } catch {
     return bad('header is not JSON');
   }
+  if (!isObject(header) || !isObject(header.arrays)) bad('header has no array table');
   return {
     meta: header.meta,
-    get(name, dtype) {
-      const entry = header.arrays[name];
-      if (!entry || entry[0] !== dtype) bad(`array "${name}" missing or not ${dtype}`);
+    get(name, dtype, expected) {
+      const entry = Object.hasOwn(header.arrays, name) ? header.arrays[name] : undefined;
+      if (!Array.isArray(entry) || entry[0] !== dtype || !isCount(entry[1]) || !isCount(entry[2])) return bad(`array "${name}" missing or not ${dtype}`);
       const [, offset, length] = entry;
+      if (expected !== undefined && length !== expected) bad(`array "${name}" has ${length} values, expected ${expected}`);
       const C = CTORS[dtype];
       const bytes = length * C.BYTES_PER_ELEMENT;
       if (dataStart + offset + bytes > buf.length) bad(`array "${name}" runs past the end (truncated file)`);
       const out = new C(length);
       new Uint8Array(out.buffer).set(buf.subarray(dataStart + offset, dataStart + offset + bytes));
       return out as InstanceType<(typeof CTORS)[typeof dtype]>;
+    },
+    num(...keys) {
+      let v: unknown = header.meta;
+      for (const k of keys) v = isObject(v) ? v[k] : undefined;
+      return typeof v === 'number' && Number.isFinite(v) ? v : bad(`"${keys.join('.')}" is missing or not a number`);
     },
   };
 }

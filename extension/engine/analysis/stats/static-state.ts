@@ -24,15 +24,16 @@ export function writeStaticState(path: string, s: StaticState): void {
 
 export function readStaticState(path: string): StaticState {
   const f = readStateFile(path);
-  const f32 = (n: string) => f.get(n, 'f32');
-  const f64 = (n: string) => f.get(n, 'f64');
+  const dictSize = f.num('dictSize');
+  const f32 = (n: string) => f.get(n, 'f32', dictSize);
+  const f64 = (n: string) => f.get(n, 'f64', dictSize);
   return {
     metrics: {
-      dictSize: (f.meta as { dictSize: number }).dictSize,
+      dictSize,
       decNormBase: f32('decNormBase'), decNormChat: f32('decNormChat'), deltaNorm: f32('deltaNorm'), decCos: f32('decCos'),
-      encNormBase: f32('encNormBase'), encNormChat: f32('encNormChat'), encCos: f32('encCos'), scale: f32('scale'), tag: f.get('tag', 'u8'),
+      encNormBase: f32('encNormBase'), encNormChat: f32('encNormChat'), encCos: f32('encCos'), scale: f32('scale'), tag: f.get('tag', 'u8', dictSize),
     },
     geo: { chatNormSq: f64('chatNormSq'), baseDotChat: f64('baseDotChat'), biasBaseDotChat: f64('biasBaseDotChat'), biasChatDotChat: f64('biasChatDotChat') },
-    errorSet: f.get('errorSet', 'u8'),
+    errorSet: f.get('errorSet', 'u8', dictSize),
   };
 }

@@ -13,7 +13,7 @@
  * records, so shards agree on where the data ends). Progress, cancel (checkpoint, then StatsCancelledError)
  * and resume from the last checkpoint are built in; final files are written atomically.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { loadBundle, type Bundle } from '../../bundle/bundle';
@@ -21,10 +21,13 @@ import { readDatasets } from '../../datasets/open-dataset';
 import { badRecord } from '../../datasets/bad-records';
 import type { BadRecord } from '../../datasets/records';
 import { LatentDiffError } from '../../errors';
+import { checkRegularFile } from '../../input-files';
+import { checkOutputFolder } from '../../output-paths';
+import { lockOutputFolder } from './run-lock';
 import { decoderGeometry, type DecoderWeights } from '../../latents/latent-scaling';
 import { loadOrComputeLatentMetrics } from '../../latents/metrics-cache';
 import { DEFAULT_VERDICT_THRESHOLDS, type VerdictThresholds } from '../../latents/verdict';
-import { chatTemplateFor, type ChatTemplate } from '../../text/chat-template';
+import { bundleChatTemplate } from '../../text/chat-template';
 import { GemmaTokenizer } from '../../text/tokenizer';
 import type { ProviderSetting } from '../../types';
 import { loadDecoderWeights } from './decoder-weights';
@@ -116,7 +119,8 @@ function checkOptions(o: StatsJobOptions): void {
     throw new LatentDiffError(undefined, problem, 'invalid-setting');
   };
   if (!o.data.length) bad('no dataset given (--data FILE...)');
-  for (const f of o.data) if (!existsSync(f) || !statSync(f).isFile()) throw new LatentDiffError(f, 'dataset file not found', 'not-found');
+  for (const f of o.data) checkRegularFile(f, 'dataset file');
+  checkOutputFolder(o.out);
   if (o.tokens !== undefined && !(Number.isInteger(o.tokens) && o.tokens > 0)) bad(`--tokens must be a positive integer, got ${o.tokens}`);
   if (o.shard && !(Number.isInteger(o.shard.count) && o.shard.count >= 1 && Number.isInteger(o.shard.index) && o.shard.index >= 0 && o.shard.index < o.shard.count)) {
     bad(`--shard must be i/n with 0 <= i < n, got ${o.shard.index}/${o.shard.count}`);
@@ -124,11 +128,6 @@ function checkOptions(o: StatsJobOptions): void {
   if (o.examplesPerBin !== undefined && !(Number.isInteger(o.examplesPerBin) && o.examplesPerBin >= 1)) bad(`examples per bin must be a positive integer, got ${o.examplesPerBin}`);
   const n = typeof o.errorLatents === 'object' ? o.errorLatents.paper : o.errorLatents;
   if (typeof n === 'number' && !(Number.isInteger(n) && n >= 0)) bad(`--error-latents needs a count >= 0, got ${n}`);
-}
-
-function chatTemplateOf(bundle: Bundle): ChatTemplate {
-  const t = bundle.tokenizer.chatTemplate;
-  return 'builtin' in t ? chatTemplateFor() : chatTemplateFor(t.text, t.file);
 }
 
 function runConfig(o: StatsJobOptions, bundle: Bundle, contextWindow: number, errorLatents: ErrorLatents): RunConfig {
@@ -161,12 +160,21 @@ function maxFromMergedScan(dir: string, config: RunConfig): Float64Array {
 
 export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = {}): Promise<StatsJobResult> {
   checkOptions(opts);
+  const release = lockOutputFolder(opts.out);
+  try {
+    return await runLocked(opts, hooks);
+  } finally {
+    release();
+  }
+}
+
+async function runLocked(opts: StatsJobOptions, hooks: StatsJobHooks): Promise<StatsJobResult> {
   const out = opts.out;
   const shard = opts.shard ?? { index: 0, count: 1 };
-  const bundle = loadBundle(opts.bundle);
+  const cacheDir = opts.cacheDir ?? join(tmpdir(), 'latent-diff-cache');
+  const bundle = loadBundle(opts.bundle, { cacheDir });
   const ckpt = bundle.crosscoder;
   const D = ckpt.dictSize;
-  const cacheDir = opts.cacheDir ?? join(tmpdir(), 'latent-diff-cache');
   const contextWindow = opts.contextWindow ?? bundle.contextWindow;
   const errorLatents = opts.errorLatents ?? defaultErrorLatents(D, bundle.dModel);
   const config = runConfig(opts, bundle, contextWindow, errorLatents);
@@ -174,6 +182,7 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
   const thresholds = config.thresholds;
 
   let manifest = readManifest(out);
+  const freshRun = !manifest;
   if (manifest && !opts.resume) {
     throw new LatentDiffError(out, 'already holds a statistics run (state/manifest.json): pass --resume to continue it, or choose another --out folder', 'exists');
   }
@@ -205,7 +214,7 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
   const doScan = !opts.maxFrom;
   const doExamples = !!opts.maxFrom || shard.count === 1;
   const tokenizer = hooks.tokenizer ?? GemmaTokenizer.fromFiles(bundle.tokenizer.json, bundle.tokenizer.config);
-  const template = chatTemplateOf(bundle);
+  const template = bundleChatTemplate(bundle.tokenizer.chatTemplate);
   const tids = templateIds(tokenizer, bundle.tokenizer.json);
   const encoder = hooks.encoder ?? (await openSequenceEncoder(bundle, metrics, { provider: opts.provider ?? 'auto', cacheDir }));
   let m: Manifest = manifest;
@@ -228,6 +237,15 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
     let replaying = ps.recordsDone > 0;
     let skipped = m.skippedRecords;
     let fraction: number | undefined;
+    // Both passes read the same records: the first pass of this run counts and reports the bad ones.
+    const countsBadRecords = phase === 'scan' || !doScan;
+    const firstBad: BadRecord[] = [];
+    const onSkip = (b: BadRecord) => {
+      if (replaying || !countsBadRecords) return;
+      skipped++;
+      if (firstBad.length < 3) firstBad.push(b);
+      hooks.onBadRecord?.(b);
+    };
     const checkpoint = (status: PhaseState['status']) => {
       const file = nextStateFile(phase);
       save(join(stateDir(out), file));
@@ -243,11 +261,7 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
     const records = readDatasets(opts.data, {
       onBadRecord: opts.badRecords ?? 'skip',
       textColumn: config.textColumn,
-      onSkip: (b) => {
-        if (replaying) return;
-        skipped++;
-        hooks.onBadRecord?.(b);
-      },
+      onSkip,
     });
     const report = (fraction: number | undefined, final = false) => {
       const now = Date.now();
@@ -273,10 +287,10 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
       if (mine || budget !== null) {
         let ids: number[] | undefined;
         try {
-          ids = recordIds(tokenizer, template, r.record);
+          ids = recordIds(tokenizer, template, r.record, contextWindow);
         } catch (e) {
           if (!(e instanceof LatentDiffError)) throw e;
-          badRecord({ onBadRecord: opts.badRecords ?? 'skip', onSkip: (b) => (skipped++, hooks.onBadRecord?.(b)) }, { file: r.record.file, line: r.record.line, problem: e.problem });
+          badRecord({ onBadRecord: opts.badRecords ?? 'skip', onSkip }, { file: r.record.file, line: r.record.line, problem: e.problem });
         }
         if (ids) {
           const seq = makeSequence(r.index, ids, budget === null ? contextWindow : Math.min(contextWindow, budget - cum), tids);
@@ -301,6 +315,10 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
         report(fraction, true);
         throw new StatsCancelledError(out);
       }
+    }
+    if (countsBadRecords && cum === 0 && (shard.count === 1 || ps.recordsDone === 0)) {
+      if (freshRun) rmSync(stateDir(out), { recursive: true, force: true });
+      throw noReadableRecords(opts.data, skipped, firstBad);
     }
     checkpoint('done');
     report(1, true);
@@ -339,6 +357,14 @@ export async function runStatsJob(opts: StatsJobOptions, hooks: StatsJobHooks = 
     if (!hooks.encoder) await encoder.dispose();
   }
   return { ...finishRun(out, m, stat, thresholds, encoder.provider), ...(encoder.providerNote ? { providerNote: encoder.providerNote } : {}) };
+}
+
+/** Statistics over no tokens would be numbers about nothing: name the data and why none of it was read. */
+function noReadableRecords(data: readonly string[], skipped: number, firstBad: readonly BadRecord[]): LatentDiffError {
+  const where = data.join(', ');
+  if (!skipped) return new LatentDiffError(where, 'holds no text to compute statistics on (empty, or blank lines only)', 'no-data');
+  const examples = firstBad.map((b) => `${b.file}:${b.line}: ${b.problem}`).join('; ');
+  return new LatentDiffError(where, `no readable record: all ${skipped} record(s) are unreadable (first: ${examples})`, 'no-data');
 }
 
 /** Writes feature_df.csv / examples.db where the folder's state covers every shard. */
