@@ -6,6 +6,7 @@ import { defaultCacheDir, demoBundleDir } from '../engine/paths';
 import type { ProviderSetting } from '../engine/types';
 import { readDocument } from './analyze';
 import { intFlag, parseArgs, UsageError, type ParsedArgs } from './args';
+import { reportProvider } from './provider-note';
 
 export const GENERATE_USAGE = `latent-diff generate FILE [--bundle DIR] [--model chat|base|both] [--max-new N] [--temperature T] [--top-p P]
                      [--seed S] [--steer LATENT:STRENGTH]... [--steer-on all|prompt] [--latent N]... [--json]
@@ -87,6 +88,7 @@ export async function runGenerate(argv: string[], root: string, out: (s: string)
       out(e.token.text);
     });
     out(json ? JSON.stringify(jsonReport(result, latents.length > 0)) + '\n' : textSummary(result, latents));
+    if (!json) reportProvider(result);
   } finally {
     await analyzer.dispose();
   }
@@ -96,6 +98,7 @@ export async function runGenerate(argv: string[], root: string, out: (s: string)
 function jsonReport(r: GenerationResult, withActs: boolean): unknown {
   return {
     provider: r.provider,
+    providerNote: r.providerNote ?? null,
     promptIds: r.promptIds,
     outputs: r.outputs.map((o) => ({
       model: o.model,

@@ -11,6 +11,7 @@ import { POSITION_SUBSETS } from '../engine/analysis/patching/positions';
 import { defaultCacheDir, demoBundleDir } from '../engine/paths';
 import type { ProviderSetting } from '../engine/types';
 import { parseArgs, UsageError } from './args';
+import { reportProvider } from './provider-note';
 
 export const KL_USAGE = `latent-diff kl FILE... [--bundle DIR] [--intervention none|all|chat-error|latents]... [--latents LIST]
                 [--set ${LATENT_SET_NAMES.join('|')}] [--json]
@@ -52,6 +53,7 @@ export function klRequest(flags: Map<string, string[]>): KlRequest {
 export function klJson(r: KlReport): unknown {
   return {
     provider: r.provider,
+    providerNote: r.providerNote ?? null,
     documents: r.documents,
     interventions: r.interventions.map((iv) => ({ name: iv.name, latents: iv.latents, kl: iv.kl, perToken: iv.perToken })),
   };
@@ -85,6 +87,7 @@ export async function runKlCommand(argv: string[], root: string, out: (s: string
     const report = await runKl({ bundle: analyzer.bundle, ...l }, { files: args.positional.map((f) => resolve(f)) }, req);
     for (const s of report.skipped) err(`latent-diff: note: ${s} has no model turn, skipped\n`);
     out(args.flags.has('json') ? JSON.stringify(klJson(report)) + '\n' : klTable(report, analyzer.bundle.name));
+    if (!args.flags.has('json')) reportProvider(report, err);
   } finally {
     await analyzer.dispose();
   }

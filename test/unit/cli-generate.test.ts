@@ -26,7 +26,8 @@ test('generate --json prints the issue-8 JSON with the ground-truth answers, def
   const r = cli('generate', chatFile, '--json', '--model', 'both', '--steer', `${end.latent}:${end.strength}`, '--provider', 'cpu');
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(report), ['provider', 'promptIds', 'outputs']);
+  assert.deepEqual(Object.keys(report), ['provider', 'providerNote', 'promptIds', 'outputs']);
+  assert.equal(report.providerNote, null);
   assert.equal(report.provider, 'cpu');
   assert.deepEqual(report.promptIds.slice(-3), [106, 2516, 108]);
   assert.deepEqual(report.outputs.map((o: { model: string; steer: unknown[] }) => [o.model, o.steer.length]), [['chat', 0], ['chat', 1], ['base', 0], ['base', 1]]);

@@ -61,7 +61,8 @@ test('kl --json: the report\'s exact shape, one document per conversation, named
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /many\.jsonl#2 has no model turn, skipped/);
     const report = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(report), ['provider', 'documents', 'interventions']);
+    assert.deepEqual(Object.keys(report), ['provider', 'providerNote', 'documents', 'interventions']);
+    assert.equal(report.providerNote, null);
     assert.equal(report.provider, 'cpu');
     assert.equal(report.documents, 3);
     assert.deepEqual(report.interventions.map((iv: { name: string }) => iv.name), ['none', 'all', 'chat-error', 'latents', 'robust', 'pareto-nu']);

@@ -43,6 +43,8 @@ export interface GenerationEvent {
 
 export interface GenerationResult {
   provider: ProviderInUse;
+  /** Why a preferred provider was not used. */
+  providerNote?: string;
   promptIds: number[];
   outputs: GenerationOutput[];
 }
@@ -115,5 +117,5 @@ export async function runGeneration(deps: GenerationDeps, text: string, req: Gen
       );
     }
   }
-  return { provider: pair.provider, promptIds, outputs };
+  return { provider: pair.provider, ...(pair.choice.fallbackReason ? { providerNote: pair.choice.fallbackReason } : {}), promptIds, outputs };
 }

@@ -29,6 +29,8 @@ export interface KlRequest {
 
 export interface KlReport extends PatchingResult {
   provider: string;
+  /** Why a preferred provider was not used. */
+  providerNote?: string;
   /** Documents by name, in the order of PerTokenKl.document. */
   documentNames: string[];
   /** Conversations without a model turn, skipped. */
@@ -91,5 +93,5 @@ export async function runKl(parts: KlParts, source: { files: string[] } | { text
   const runner = await parts.pair.crosscoder(parts.metrics, RAW_CODES);
   const crosscoder = patchCrosscoder(runner, parts.bundle.crosscoder);
   const result = await runPatchingExperiment({ base: parts.pair.base, chat: parts.pair.chat, crosscoder }, named, interventions, { chunkTokens: req.chunkTokens, ...opts });
-  return { ...result, provider: parts.pair.provider, documentNames, skipped };
+  return { ...result, provider: parts.pair.provider, ...(parts.pair.choice.fallbackReason ? { providerNote: parts.pair.choice.fallbackReason } : {}), documentNames, skipped };
 }
