@@ -26,7 +26,10 @@ function bundleWithConfigTemplate(dir: string, chatTemplate: string | undefined)
   config.chat_template = SHOUTING;
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
   const json = JSON.parse(readFileSync(join(DEMO, 'bundle.json'), 'utf8'));
-  for (const role of ['base', 'chat']) json[role].onnx = join(DEMO, json[role].onnx);
+  for (const role of ['base', 'chat']) {
+    json[role].onnx = join(DEMO, json[role].onnx);
+    if (json[role].secondHalf) json[role].secondHalf.onnx = join(DEMO, json[role].secondHalf.onnx);
+  }
   json.crosscoder = join(DEMO, json.crosscoder);
   delete json.stats;
   delete json.examples;
