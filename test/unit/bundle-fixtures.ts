@@ -1,5 +1,5 @@
 /** Small on-disk fixtures for the bundle, crosscoder and safetensors tests: random weights, tiny ONNX graphs, bundle folders. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSafetensors, type TensorToWrite } from '../../extension/engine/bundle/safetensors';
@@ -133,4 +133,17 @@ export function writeBundleFixture(prefix: string, d = 8): BundleFixture {
   };
   writeFileSync(join(dir, 'bundle.json'), JSON.stringify(json, null, 2));
   return { dir, json };
+}
+
+/** The demo bundle's bundle.json with every file it names made absolute and no statistics: for bundles written elsewhere that reuse the demo's files. */
+export function demoBundleJsonElsewhere(demo: string): Record<string, any> {
+  const json = JSON.parse(readFileSync(join(demo, 'bundle.json'), 'utf8'));
+  for (const role of ['base', 'chat']) {
+    json[role].onnx = join(demo, json[role].onnx);
+    if (json[role].secondHalf) json[role].secondHalf.onnx = join(demo, json[role].secondHalf.onnx);
+  }
+  json.crosscoder = join(demo, json.crosscoder);
+  delete json.stats;
+  delete json.examples;
+  return json;
 }

@@ -13,7 +13,7 @@ import { loadBundle } from '../../extension/engine/bundle/bundle';
 import { recordIds } from '../../extension/engine/analysis/stats/sequences';
 import { bundleChatTemplate, chatTemplateFor, ChatTemplate } from '../../extension/engine/text/chat-template';
 import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
-import { tempDir } from './bundle-fixtures';
+import { demoBundleJsonElsewhere, tempDir } from './bundle-fixtures';
 
 const ROOT = resolve(__dirname, '../..');
 const DEMO = join(ROOT, 'models/demo');
@@ -25,14 +25,7 @@ function bundleWithConfigTemplate(dir: string, chatTemplate: string | undefined)
   const config = JSON.parse(readFileSync(join(DEMO, 'tokenizer_config.json'), 'utf8'));
   config.chat_template = SHOUTING;
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
-  const json = JSON.parse(readFileSync(join(DEMO, 'bundle.json'), 'utf8'));
-  for (const role of ['base', 'chat']) {
-    json[role].onnx = join(DEMO, json[role].onnx);
-    if (json[role].secondHalf) json[role].secondHalf.onnx = join(DEMO, json[role].secondHalf.onnx);
-  }
-  json.crosscoder = join(DEMO, json.crosscoder);
-  delete json.stats;
-  delete json.examples;
+  const json = demoBundleJsonElsewhere(DEMO);
   json.tokenizer = { json: join(DEMO, 'tokenizer.json'), config: join(dir, 'tokenizer_config.json'), ...(chatTemplate ? { chatTemplate } : {}) };
   writeFileSync(join(dir, 'bundle.json'), JSON.stringify(json));
   return dir;

@@ -14,7 +14,7 @@ import { computeLatentMetrics } from '../../extension/engine/latents/metrics';
 import { GraphBuilder, DT } from '../../extension/engine/graphs/onnx-builder';
 import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
 import { LatentDiffError } from '../../extension/engine/errors';
-import { randomFloats, tempDir, writeDLCrosscoder } from './bundle-fixtures';
+import { demoBundleJsonElsewhere, randomFloats, tempDir, writeDLCrosscoder } from './bundle-fixtures';
 
 const ROOT = resolve(__dirname, '../..');
 const DEMO = join(ROOT, 'models/demo');
@@ -61,15 +61,11 @@ test('a model whose residual stream goes NaN: the CLI exits 1 naming the model f
   writeFileSync(doc, 'The quick brown fox jumps over the lazy dog.');
   const tok = GemmaTokenizer.fromFiles(join(DEMO, 'tokenizer.json'), join(DEMO, 'tokenizer_config.json'));
   const ids = tok.encode(readFileSync(doc, 'utf8'), { addBos: true });
-  const json = JSON.parse(readFileSync(join(DEMO, 'bundle.json'), 'utf8'));
+  const json = demoBundleJsonElsewhere(DEMO);
   const t = ids.findIndex((id, i) => i > 0 && ids.slice(0, i).every((p) => p % 1024 !== id % 1024));
   nanModel(join(dir, 'base.onnx'), ids[t], json.dModel);
   json.base.onnx = join(dir, 'base.onnx');
-  json.chat.onnx = join(DEMO, json.chat.onnx);
-  json.crosscoder = join(DEMO, json.crosscoder);
   json.tokenizer = { json: join(DEMO, 'tokenizer.json'), config: join(DEMO, 'tokenizer_config.json'), chatTemplate: 'builtin:gemma2' };
-  delete json.stats;
-  delete json.examples;
   writeFileSync(join(dir, 'bundle.json'), JSON.stringify(json));
   const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli.js'), 'analyze', doc, '--json', '--bundle', dir, '--provider', 'cpu'], { encoding: 'utf8', cwd: ROOT });
   assert.equal(r.status, 1, r.stderr);

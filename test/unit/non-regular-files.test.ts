@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { tempDir } from './bundle-fixtures';
+import { demoBundleJsonElsewhere, tempDir } from './bundle-fixtures';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist/cli.js');
@@ -32,11 +32,7 @@ function assertRefused(r: ReturnType<typeof cli>, file: string, problem: RegExp)
 
 /** A copy of the demo bundle's bundle.json whose files are the demo's, with `tokenizer` changed. */
 function bundleWith(dir: string, tokenizer: Record<string, string>): string {
-  const json = JSON.parse(readFileSync(join(DEMO, 'bundle.json'), 'utf8'));
-  for (const role of ['base', 'chat']) json[role].onnx = join(DEMO, json[role].onnx);
-  json.crosscoder = join(DEMO, json.crosscoder);
-  delete json.stats;
-  delete json.examples;
+  const json = demoBundleJsonElsewhere(DEMO);
   json.tokenizer = { json: join(DEMO, 'tokenizer.json'), config: join(DEMO, 'tokenizer_config.json'), chatTemplate: 'builtin:gemma2', ...tokenizer };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'bundle.json'), JSON.stringify(json));
