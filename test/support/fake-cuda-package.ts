@@ -30,7 +30,7 @@ function files(p: FakePackage): Map<string, Buffer> {
   return m;
 }
 
-/** A zip with deflated entries, central directory and end record, as NuGet writes them. */
+/** A zip with deflated entries, central directory and end record, as .nupkg package files hold them. */
 export function writeFakePackageFile(file: string, p: FakePackage): void {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];

@@ -85,7 +85,7 @@ async function fromPackageFile(file: string, stage: string, version: string): Pr
     return fail(file, `is not a readable package (zip) file: ${(e as Error).message}`, 'corrupt-package');
   }
   const nuspec = entries.find((e) => /^[^/]+\.nuspec$/i.test(e.name));
-  if (!nuspec) fail(file, 'has no .nuspec manifest: not a NuGet package', 'wrong-package');
+  if (!nuspec) fail(file, 'has no .nuspec manifest: not a .nupkg package file', 'wrong-package');
   try {
     checkPackage(parseNuspec((await readZipEntry(file, nuspec!)).toString('utf8'), file), file, version);
     const missing = PROVIDER_LIBRARIES.filter((l) => !entries.some((e) => e.name === `${NATIVE}/${l}`));

@@ -1,5 +1,5 @@
 /**
- * Reads a zip file (a NuGet package is one) through its central directory and extracts single entries,
+ * Reads a zip file (a .nupkg package file is one) through its central directory and extracts single entries,
  * streaming and checking each entry's CRC-32. Stored and deflated entries; not zip64 (4 GiB) archives.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
