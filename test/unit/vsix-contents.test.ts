@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ORT_BINARIES, packageTarget, TARGETS, vsixName } from '../../scripts/package-vsix';
+import { loadBundle } from '../../extension/engine/bundle/bundle';
 import { extractZipEntry, readZipDirectory } from '../../extension/engine/runtime/zip-reader';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -30,7 +31,7 @@ function allowList(binaries: string): RegExp[] {
     /^extension\/schemas\/[a-z-]+\.schema\.json$/,
     /^extension\/walkthrough\/[a-z-]+\.md$/,
     /^extension\/models\/samples\/[a-z.-]+$/,
-    /^extension\/models\/demo\/(bundle\.json|base\.onnx|chat\.onnx|tokenizer\.json|tokenizer_config\.json|feature_df\.csv|examples\.db)$/,
+    /^extension\/models\/demo\/(bundle\.json|base\.onnx|chat\.onnx|base-second-half\.onnx|chat-second-half\.onnx|tokenizer\.json|tokenizer_config\.json|feature_df\.csv|examples\.db)$/,
     /^extension\/models\/demo\/crosscoder\/(model\.safetensors|config\.json|trainer_config\.json)$/,
     /^extension\/node_modules\/onnxruntime-node\/(package\.json|dist\/[a-z-]+\.js)$/,
     /^extension\/node_modules\/onnxruntime-common\/(package\.json|dist\/cjs\/([a-z-]+\.js|package\.json))$/,
@@ -102,4 +103,7 @@ test('the extracted linux-x64 VSIX runs the demo base model with its own onnxrun
   assert.equal(r.status, 0, r.stderr);
   const bundle = JSON.parse(readFileSync(join(ext, 'models', 'demo', 'bundle.json'), 'utf8'));
   assert.deepEqual(JSON.parse(r.stdout), [1, 3, bundle.dModel]);
+  // Every file the shipped demo bundle names is shipped (its second halves included): the bundle validates.
+  const shipped = loadBundle(join(ext, 'models', 'demo'));
+  assert.ok(shipped.chat.kind === 'onnx' && shipped.chat.secondHalf, 'the shipped demo bundle has its second halves');
 });
