@@ -2,11 +2,12 @@
  * Starts and stops a real single-node Slurm cluster for the tests (Debian's munge, slurmctld and slurmd, started
  * directly as daemons, no systemd; platform-notes.md "A real Slurm cluster on one machine"). Every file of the
  * cluster (config, state, spool, logs, pid files) lives in a temporary folder; the daemons are stopped by the PIDs
- * in their pid files, also when a test fails. munged is shared with the machine: it is started only when none
- * answers, and then stopped again.
+ * in their pid files, also when a test fails. Each cluster runs its own munged on its own socket and key in that
+ * folder (slurm.conf's AuthInfo=socket=...), so it neither depends on nor disturbs a munged of the machine or of
+ * another test run: sharing the machine's one socket let one run's stop pull munge from under another's jobs.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +45,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-const mungeWorks = () => spawnSync('bash', ['-c', 'munge -n | unmunge'], { stdio: 'ignore' }).status === 0;
+const mungeWorks = (socket: string) => spawnSync('bash', ['-c', 'munge -S "$1" -n | unmunge -S "$1"', 'munge-check', socket], { stdio: 'ignore' }).status === 0;
 
 /** Polls `check` until it is true (each poll waits for a child process, so this is not a timing assumption). */
 async function until(what: string, check: () => boolean, limitMs = 60_000): Promise<void> {
@@ -78,26 +79,29 @@ async function stopPid(pid: number | undefined): Promise<void> {
 
 export async function startSlurmCluster(): Promise<SlurmCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ld-slurm-'));
-  for (const d of ['state', 'spool', 'log']) mkdirSync(join(dir, d));
+  // munged refuses a socket whose folders are not executable by everyone.
+  chmodSync(dir, 0o755);
+  for (const d of ['state', 'spool', 'log', 'munge']) mkdirSync(join(dir, d), { mode: 0o755 });
+  const munge = join(dir, 'munge');
+  const socket = join(munge, 'munge.socket');
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s();
     stops.length = 0;
+    rmSync(dir, { recursive: true, force: true });
   };
   try {
-    if (!mungeWorks()) {
-      execFileSync('install', ['-d', '-o', 'munge', '-g', 'munge', '-m', '0755', '/run/munge']);
-      if (!existsSync('/etc/munge/munge.key')) execFileSync('mungekey', ['--create']);
-      execFileSync('runuser', ['-u', 'munge', '--', join(SBIN, 'munged')]);
-      stops.push(() => stopPid(pidOf('/run/munge/munged.pid')));
-      await until('munge', mungeWorks);
-    }
+    execFileSync('mungekey', ['--create', `--keyfile=${join(munge, 'munge.key')}`]);
+    execFileSync(join(SBIN, 'munged'), [`--socket=${socket}`, `--key-file=${join(munge, 'munge.key')}`, `--pid-file=${join(munge, 'munged.pid')}`,
+      `--log-file=${join(munge, 'munged.log')}`, `--seed-file=${join(munge, 'munged.seed')}`]);
+    stops.push(() => stopPid(pidOf(join(munge, 'munged.pid'))));
+    await until('munge', () => mungeWorks(socket));
     const node = execFileSync(join(SBIN, 'slurmd'), ['-C'], { encoding: 'utf8' }).split('\n')[0].replace(/^NodeName=\S+/, 'NodeName=localhost');
     const [ctldPort, dPort] = [await freePort(), await freePort()];
     const conf = join(dir, 'slurm.conf');
     writeFileSync(conf, [
       'ClusterName=latentdiff', 'SlurmctldHost=localhost', `SlurmctldPort=${ctldPort}`, `SlurmdPort=${dPort}`, 'SlurmUser=root',
-      'AuthType=auth/munge', 'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/none',
+      'AuthType=auth/munge', `AuthInfo=socket=${socket}`, 'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/none',
       'SelectType=select/cons_tres', 'SelectTypeParameters=CR_Core',
       'SchedulerParameters=batch_sched_delay=0,sched_min_interval=0', 'ReturnToService=2', 'MailProg=/bin/true',
       'AccountingStorageType=accounting_storage/none', 'JobAcctGatherType=jobacct_gather/none',

@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { slurmMissing, startSlurmCluster, type SlurmCluster } from './slurm-cluster';
@@ -68,6 +68,7 @@ before(async () => {
 
 after(async () => {
   await cluster?.stop();
+  rmSync(work, { recursive: true, force: true });
 });
 
 function assertSameOutputs(out: string): void {
