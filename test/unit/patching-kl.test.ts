@@ -182,13 +182,30 @@ for (const kind of ['relu', 'batchtopk'] as const) {
   });
 }
 
-test('a latent out of range and a chat model without a second half are refused before any work', async () => {
+type PatchPair = Parameters<typeof runPatchingExperiment>[0];
+
+/** A random tiny pair and crosscoder (seeds 1, 2, 3) for `body`; everything is disposed and removed after. */
+async function withTinyPair(body: (pair: PatchPair) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ld-patch-'));
   const base = await TinySplitModel.create('tiny-base', randomTinyWeights(1, d, VOCAB));
   const chat = await TinySplitModel.create('tiny-chat', randomTinyWeights(2, d, VOCAB));
   try {
     const { ckpt } = writeFixture(dir, { d, D, seed: 3, layout: 'LDd' });
     const crosscoder = await openPatchCrosscoder(ckpt, await computeLatentMetrics(ckpt, { cacheDir: dir }), { cacheDir: dir });
+    try {
+      await body({ base, chat, crosscoder });
+    } finally {
+      await crosscoder.dispose();
+    }
+  } finally {
+    await base.dispose();
+    await chat.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a latent out of range and a chat model without a second half are refused before any work', () =>
+  withTinyPair(async ({ base, chat, crosscoder }) => {
     const docs = [{ ids: [2, 5], masks: { all: new Uint8Array(2), k_first: new Uint8Array(2), post_k_first: new Uint8Array(2) } }];
     await assert.rejects(
       runPatchingExperiment({ base, chat, crosscoder }, docs, [{ name: 'latents', kind: 'latents', latents: [3, D] }]),
@@ -199,21 +216,10 @@ test('a latent out of range and a chat model without a second half are refused b
       runPatchingExperiment({ base, chat: halfOnly, crosscoder }, docs, [{ name: 'none', kind: 'none', latents: [] }]),
       (e: unknown) => e instanceof LatentDiffError && e.file === 'tiny-chat' && e.code === 'no-second-half',
     );
-    await crosscoder.dispose();
-  } finally {
-    await base.dispose();
-    await chat.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('the experiment stops at the checkpoint after a document: cancelling between documents runs no further one', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ld-patch-'));
-  const base = await TinySplitModel.create('tiny-base', randomTinyWeights(1, d, VOCAB));
-  const chat = await TinySplitModel.create('tiny-chat', randomTinyWeights(2, d, VOCAB));
-  try {
-    const { ckpt } = writeFixture(dir, { d, D, seed: 3, layout: 'LDd' });
-    const crosscoder = await openPatchCrosscoder(ckpt, await computeLatentMetrics(ckpt, { cacheDir: dir }), { cacheDir: dir });
+test('the experiment stops at the checkpoint after a document: cancelling between documents runs no further one', () =>
+  withTinyPair(async ({ base, chat, crosscoder }) => {
     const laid = CHATS.map((c, k) => layOut(c, 200 + k));
     const docs = laid.map((l) => ({ ids: l.tokens.map((t) => t.id), masks: scoredPositions(l.tokens, MARKERS)! }));
     let done = 0;
@@ -230,10 +236,4 @@ test('the experiment stops at the checkpoint after a document: cancelling betwee
     await assert.rejects(runPatchingExperiment({ base, chat, crosscoder }, source, INTERVENTIONS, { checkpoint, progress: (n) => (done = n) }), /cancelled/);
     assert.equal(done, 1);
     assert.equal(pulled, 2, 'the second document was read but not run');
-    await crosscoder.dispose();
-  } finally {
-    await base.dispose();
-    await chat.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
