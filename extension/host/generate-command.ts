@@ -21,16 +21,8 @@ export function steerLatent(latent: number): void {
 /** The graph computes this many top latents per generated token. */
 const MAX_TOP_K = 32;
 
-export interface GenerateArgs {
-  model?: 'chat' | 'base' | 'both';
-  maxNew?: number;
-  temperature?: number;
-  topP?: number;
-  seed?: number;
-  steer?: SteerSpec[];
-  steerOn?: 'all' | 'prompt';
-  continuation?: boolean;
-}
+/** What the Generate commands accept as arguments (keybindings, other commands): the request's sampling and steering. */
+export type GenerateArgs = Pick<GenerateRequest, 'model' | 'maxNew' | 'temperature' | 'topP' | 'seed' | 'steer' | 'steerOn' | 'continuation'>;
 
 function sourceOf(editor: vscode.TextEditor): GenerationSource {
   const doc = editor.document;
