@@ -42,6 +42,8 @@ export function requestType<P extends object, R>(method: string): RequestType<P,
   return { method };
 }
 
+export type ParamsOf<T> = T extends RequestType<infer P, unknown> ? P : never;
+
 /** A request stopped on request (its signal was aborted). */
 export class CancelledError extends Error {
   constructor(message = 'cancelled') {
