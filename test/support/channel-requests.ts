@@ -1,5 +1,6 @@
-/** Request and event types shared by the channel test and its worker thread (test/support/channel-worker.ts). */
-import { requestType } from '../../extension/engine/channel/channel';
+/** Request and event types shared by the channel test and its worker thread (test/support/channel-worker.ts), and their handlers. */
+import { CancelledError, requestType, type Channel } from '../../extension/engine/channel/channel';
+import { LatentDiffError } from '../../extension/engine/errors';
 
 export const Echo = requestType<{ text: string }, { echoed: string; length: number }>('echo');
 /** Throws LatentDiffError(file, problem, code). */
@@ -8,7 +9,21 @@ export const Fail = requestType<{ file: string; problem: string; code: string },
 export const UntilCancelled = requestType<{ steps: number }, never>('untilCancelled');
 /** Emits `count` events tagged with `tag`, then replies with the count. */
 export const Stream = requestType<{ tag: string; count: number }, number>('stream');
-/** Ends the worker thread with this exit code. */
+/** Ends the worker thread with this exit code (served by the worker only). */
 export const Exit = requestType<{ code: number }, never>('exit');
 
 export type WorkerEvent = { type: 'step'; n: number } | { type: 'waiting' } | { type: 'item'; tag: string; i: number } | { type: 'hello'; from: string };
+
+export function serveTestRequests<In extends { type: string; id?: never }>(channel: Channel<WorkerEvent, In>): void {
+  channel.handle(Echo, ({ text }) => ({ echoed: text.toUpperCase(), length: text.length }));
+  channel.handle(Fail, ({ file, problem, code }) => { throw new LatentDiffError(file, problem, code); });
+  channel.handle(Stream, ({ tag, count }, { emit }) => {
+    for (let i = 0; i < count; i++) emit({ type: 'item', tag, i });
+    return count;
+  });
+  channel.handle(UntilCancelled, ({ steps }, { emit, signal }) => new Promise<never>((_, reject) => {
+    for (let n = 0; n < steps; n++) emit({ type: 'step', n });
+    signal.addEventListener('abort', () => reject(new CancelledError('stopped at the cancel')), { once: true });
+    emit({ type: 'waiting' });
+  }));
+}
