@@ -132,6 +132,15 @@ test('an unknown method is answered with an error; a reply for an unknown id is 
   assert.equal(await pending, 0);
 });
 
+test('a reply or request that is not structured-clone data fails as an error instead of hanging', async () => {
+  const { client, server } = connectedPair();
+  const Uncloneable = requestType<Record<string, never>, () => void>('uncloneable');
+  server.handle(Uncloneable, () => () => undefined);
+  await assert.rejects(client.request(Uncloneable, {}), /could not be cloned/);
+  await assert.rejects(client.request(Echo, { text: 'x', extra: () => undefined } as unknown as { text: string }), /could not be cloned/);
+  assert.deepEqual(await client.request(Echo, { text: 'ok' }), { echoed: 'OK', length: 2 });
+});
+
 test('accept() validates every incoming message: a rejected request is answered with the error and no handler runs', async () => {
   const [ta, tb] = transportPair();
   const client = new Channel<ClientEvent, WorkerEvent>(ta);

@@ -133,7 +133,13 @@ export class Channel<Out extends ChannelEvent, In extends ChannelEvent> implemen
         onEvent,
       });
       signal?.addEventListener('abort', cancel, { once: true });
-      this.transport.post({ ...params, type: 'request', id, method: type.method });
+      try {
+        this.transport.post({ ...params, type: 'request', id, method: type.method });
+      } catch (e) {
+        this.pending.delete(id);
+        settled();
+        reject(e);
+      }
     });
   }
 
@@ -212,13 +218,19 @@ export class Channel<Out extends ChannelEvent, In extends ChannelEvent> implemen
       signal: controller.signal,
       emit: (event) => { if (this.running.get(id) === controller) this.transport.post({ ...event, id }); },
     };
+    let reply: Reply;
     try {
-      const result = await (handler as RequestHandler<unknown, unknown, Out>)(params, context);
-      this.reply({ type: 'reply', id, ok: true, result });
+      reply = { type: 'reply', id, ok: true, result: await (handler as RequestHandler<unknown, unknown, Out>)(params, context) };
     } catch (e) {
-      this.reply({ type: 'reply', id, ok: false, error: errorInfoOf(e) });
+      reply = { type: 'reply', id, ok: false, error: errorInfoOf(e) };
     } finally {
       if (this.running.get(id) === controller) this.running.delete(id);
+    }
+    try {
+      this.reply(reply);
+    } catch (e) {
+      // A result the transport cannot carry (not structured-clone data) is answered as an error.
+      this.reply({ type: 'reply', id, ok: false, error: errorInfoOf(e) });
     }
   }
 
