@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import type { GenerateRequest, GenerationEvent } from '../engine/analysis/generate/generate-request';
 import { CancelledError } from '../engine/worker/client';
+import type { Channel } from '../engine/channel/channel';
 import type { GenerationToHost, HostToGeneration } from '../protocol/messages';
 import { parseGenerationMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
@@ -14,7 +15,7 @@ import { chatSpecificLatents } from '../presentation/highlight-series';
 import { generationView, type AnswerState, type GenerationState } from '../presentation/generation-view';
 import { answerInsertion } from '../presentation/model-turn';
 import type { Session } from './session';
-import { pumpMessages, setWebviewHtml, webviewOptions } from './webview-host';
+import { setWebviewHtml, webviewChannel, webviewOptions } from './webview-host';
 import { latentBrief, type LatentFacts } from '../presentation/webview-payloads';
 
 export const GENERATION_PANEL_VIEW_TYPE = 'latentDiff.generation';
@@ -37,6 +38,7 @@ const POST_INTERVAL_MS = 50;
 
 export class GenerationPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
+  private channel: Channel<HostToGeneration, GenerationToHost> | undefined;
   private panelSubs: vscode.Disposable[] = [];
   private readonly subs: vscode.Disposable[] = [];
   private state: GenerationState | undefined;
@@ -90,16 +92,18 @@ export class GenerationPanel implements vscode.Disposable {
     this.panel = panel;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
     setWebviewHtml(panel.webview, this.extensionUri, 'generate', 'Latent Diff: Generation');
+    this.channel = webviewChannel<HostToGeneration, GenerationToHost>(panel.webview, 'generate', {
+      parse: parseGenerationMessage,
+      limits: () => ({ dictSize: this.session.bundle?.info.dictSize ?? 0, tokens: 0, evidence: 0, columns: this.state?.answers.length ?? 0 }),
+    });
     this.panelSubs = [
-      pumpMessages<GenerationToHost>(panel.webview, 'generate', {
-        parse: parseGenerationMessage,
-        limits: () => ({ dictSize: this.session.bundle?.info.dictSize ?? 0, tokens: 0, evidence: 0, columns: this.state?.answers.length ?? 0 }),
-        handle: (m) => this.handle(m),
-      }),
+      this.channel,
+      this.channel.onEvent((m) => this.handle(m)),
       panel.onDidDispose(() => {
         for (const s of this.panelSubs) s.dispose();
         this.panelSubs = [];
         this.panel = undefined;
+        this.channel = undefined;
         this.cancel();
       }),
     ];
@@ -125,9 +129,6 @@ export class GenerationPanel implements vscode.Disposable {
       case 'steerLatent':
         this.actions.steerLatent(m.latent);
         return undefined;
-      case 'request':
-        if (m.method === 'openLatent') return this.actions.openLatent(m.latent);
-        throw new Error(`${m.method} is not handled by the generation panel`);
     }
   }
 
@@ -229,7 +230,7 @@ export class GenerationPanel implements vscode.Disposable {
   }
 
   private post(message: HostToGeneration): void {
-    void this.panel?.webview.postMessage(message);
+    this.channel?.post(message);
   }
 
   private postView(): void {

@@ -4,19 +4,21 @@
  */
 import * as vscode from 'vscode';
 import { steerLatent } from './generate-command';
-import type { HostToLatent, LatentPageState, LatentToHost, LogitEffectsView } from '../protocol/messages';
+import type { Channel } from '../engine/channel/channel';
+import { SaveAnnotation, type HostToLatent, type LatentPageState, type LatentToHost, type LogitEffectsView } from '../protocol/messages';
 import { parseLatentMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
 import { openEvidence, revealToken } from './editor-actions';
 import { ExamplesSource } from './examples';
 import { latentDetail } from './latent-detail';
 import type { Session } from './session';
-import { pumpMessages, setWebviewHtml } from './webview-host';
+import { setWebviewHtml, webviewChannel } from './webview-host';
 
 export const LATENT_PAGE_VIEW_TYPE = 'latentDiff.latent';
 
 export class LatentPages implements vscode.Disposable {
   private readonly panels = new Map<number, vscode.WebviewPanel>();
+  private readonly channels = new Map<number, Channel<HostToLatent, LatentToHost>>();
   private readonly subs: vscode.Disposable[] = [];
   private examples: ExamplesSource | undefined;
   /** Logit effects per latent of the open bundle (they depend on the weights only). */
@@ -64,20 +66,27 @@ export class LatentPages implements vscode.Disposable {
     panel.title = `Latent #${latent}`;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
     setWebviewHtml(panel.webview, this.extensionUri, 'latent', vscode.l10n.t('Latent #{0}', latent));
+    const channel = webviewChannel<HostToLatent, LatentToHost>(panel.webview, 'latent', {
+      parse: parseLatentMessage,
+      limits: () => ({
+        dictSize: this.session.bundle?.info.dictSize ?? 0,
+        tokens: this.session.analysis?.result.tokens.length ?? 0,
+        evidence: this.annotations.get(latent)?.evidence.length ?? 0,
+      }),
+    });
+    this.channels.set(latent, channel);
     const subs = [
-      pumpMessages<LatentToHost>(panel.webview, 'latent', {
-        parse: parseLatentMessage,
-        limits: () => ({
-          dictSize: this.session.bundle?.info.dictSize ?? 0,
-          tokens: this.session.analysis?.result.tokens.length ?? 0,
-          evidence: this.annotations.get(latent)?.evidence.length ?? 0,
-        }),
-        handle: (m) => this.handle(latent, m),
+      channel,
+      channel.onEvent((m) => this.handle(latent, m)),
+      channel.handle(SaveAnnotation, (m) => {
+        this.annotations.upsert(m.latent, { label: m.label, notes: m.notes, status: m.status });
+        return { saved: true };
       }),
     ];
     panel.onDidDispose(() => {
       for (const s of subs) s.dispose();
       if (this.panels.get(latent) === panel) this.panels.delete(latent);
+      if (this.channels.get(latent) === channel) this.channels.delete(latent);
     });
   }
 
@@ -97,10 +106,6 @@ export class LatentPages implements vscode.Disposable {
         const e = this.annotations.get(latent)?.evidence[m.index];
         return e && openEvidence(e);
       }
-      case 'request':
-        if (m.method === 'openLatent') return this.show(m.latent);
-        this.annotations.upsert(m.latent, { label: m.label, notes: m.notes, status: m.status });
-        return { saved: true };
     }
   }
 
@@ -115,9 +120,9 @@ export class LatentPages implements vscode.Disposable {
   }
 
   private async refresh(latent: number): Promise<void> {
-    const panel = this.panels.get(latent);
-    if (!panel) return;
-    const post = (m: HostToLatent) => void panel.webview.postMessage(m);
+    const channel = this.channels.get(latent);
+    if (!channel) return;
+    const post = (m: HostToLatent) => channel.post(m);
     try {
       const bundle = await this.session.ensureBundle();
       if (latent >= bundle.info.dictSize) {

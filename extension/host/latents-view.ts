@@ -4,11 +4,12 @@
  * number of rows the filter leaves.
  */
 import * as vscode from 'vscode';
+import type { Channel } from '../engine/channel/channel';
 import type { HostToLatents, LatentsToHost } from '../protocol/messages';
 import { parseLatentsMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
 import type { Session } from './session';
-import { pumpMessages, setWebviewHtml } from './webview-host';
+import { setWebviewHtml, webviewChannel } from './webview-host';
 import { documentActivity, latentTable } from '../presentation/webview-payloads';
 
 export const LATENTS_VIEW_ID = 'latentDiff.latents';
@@ -19,6 +20,7 @@ export interface LatentsViewActions {
 
 export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
+  private channel: Channel<HostToLatents, LatentsToHost> | undefined;
   private viewSubs: vscode.Disposable[] = [];
   private readonly subs: vscode.Disposable[] = [];
   /** The last row count the view reported (shown, total). */
@@ -43,16 +45,18 @@ export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposabl
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
     setWebviewHtml(view.webview, this.extensionUri, 'latents', vscode.l10n.t('Latents'), 'sidebar');
+    this.channel = webviewChannel<HostToLatents, LatentsToHost>(view.webview, 'latents', {
+      parse: parseLatentsMessage,
+      limits: () => ({ dictSize: this.session.bundle?.info.dictSize ?? 0, tokens: 0, evidence: 0 }),
+    });
     this.viewSubs = [
-      pumpMessages<LatentsToHost>(view.webview, 'latents', {
-        parse: parseLatentsMessage,
-        limits: () => ({ dictSize: this.session.bundle?.info.dictSize ?? 0, tokens: 0, evidence: 0 }),
-        handle: (m) => this.handle(m),
-      }),
+      this.channel,
+      this.channel.onEvent((m) => this.handle(m)),
       view.onDidDispose(() => {
         for (const s of this.viewSubs) s.dispose();
         this.viewSubs = [];
         this.view = undefined;
+        this.channel = undefined;
       }),
     ];
   }
@@ -72,14 +76,11 @@ export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposabl
         this.rowCount = { shown: m.shown, total: m.total };
         if (this.view) this.view.description = `${m.shown.toLocaleString('en-US')} of ${m.total.toLocaleString('en-US')}`;
         return undefined;
-      case 'request':
-        if (m.method === 'openLatent') return this.actions.openLatent(m.latent);
-        throw new Error(`${m.method} is not handled by the latents view`);
     }
   }
 
   private post(message: HostToLatents): void {
-    void this.view?.webview.postMessage(message);
+    this.channel?.post(message);
   }
 
   private async postTable(): Promise<void> {

@@ -5,12 +5,13 @@
  */
 import * as vscode from 'vscode';
 import { steerLatent } from './generate-command';
+import type { Channel } from '../engine/channel/channel';
 import type { HostToTokens, TokensToHost } from '../protocol/messages';
 import { parseTokensMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
 import { revealToken } from './editor-actions';
 import type { Session } from './session';
-import { pumpMessages, setWebviewHtml, webviewOptions } from './webview-host';
+import { setWebviewHtml, webviewChannel, webviewOptions } from './webview-host';
 import { highlightState, latentBrief, latentsInTop, tokenDocument, type LatentFacts } from '../presentation/webview-payloads';
 
 export const TOKEN_PANEL_VIEW_TYPE = 'latentDiff.tokens';
@@ -22,6 +23,7 @@ export interface TokenPanelActions {
 
 export class TokenPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
+  private channel: Channel<HostToTokens, TokensToHost> | undefined;
   private panelSubs: vscode.Disposable[] = [];
   private readonly subs: vscode.Disposable[] = [];
 
@@ -60,16 +62,18 @@ export class TokenPanel implements vscode.Disposable {
     this.panel = panel;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
     setWebviewHtml(panel.webview, this.extensionUri, 'tokens', vscode.l10n.t('Latent Diff: Tokens'));
+    this.channel = webviewChannel<HostToTokens, TokensToHost>(panel.webview, 'tokens', {
+      parse: parseTokensMessage,
+      limits: () => ({ dictSize: this.session.bundle?.info.dictSize ?? 0, tokens: this.session.analysis?.result.tokens.length ?? 0, evidence: 0 }),
+    });
     this.panelSubs = [
-      pumpMessages<TokensToHost>(panel.webview, 'tokens', {
-        parse: parseTokensMessage,
-        limits: () => ({ dictSize: this.session.bundle?.info.dictSize ?? 0, tokens: this.session.analysis?.result.tokens.length ?? 0, evidence: 0 }),
-        handle: (m) => this.handle(m),
-      }),
+      this.channel,
+      this.channel.onEvent((m) => this.handle(m)),
       panel.onDidDispose(() => {
         for (const s of this.panelSubs) s.dispose();
         this.panelSubs = [];
         this.panel = undefined;
+        this.channel = undefined;
       }),
     ];
   }
@@ -96,9 +100,6 @@ export class TokenPanel implements vscode.Disposable {
       case 'exportHtml':
         this.actions.exportHtml();
         return undefined;
-      case 'request':
-        if (m.method === 'openLatent') return this.actions.openLatent(m.latent);
-        throw new Error(`${m.method} is not handled by the token panel`);
     }
   }
 
@@ -107,7 +108,7 @@ export class TokenPanel implements vscode.Disposable {
   }
 
   private post(message: HostToTokens): void {
-    void this.panel?.webview.postMessage(message);
+    this.channel?.post(message);
   }
 
   private postDocument(): void {

@@ -1,11 +1,11 @@
 /**
  * Host side of a webview: options (scripts on, resources only from dist/webview and media), the CSP'd
- * shell, and a message pump that validates every incoming message before any handler sees it and answers
- * requests with replies carrying their id.
+ * shell, and the engine/channel Channel to it, which validates every incoming message before any handler
+ * sees it.
  */
 import * as vscode from 'vscode';
-import type { Reply, Request } from '../protocol/messages';
-import { ProtocolError, type MessageLimits } from '../protocol/validate';
+import { Channel, type ChannelEvent, type Transport } from '../engine/channel/channel';
+import { ProtocolError, type MessageLimits, type RequestMessage } from '../protocol/validate';
 import { log } from './log';
 import { makeNonce, webviewHtml } from '../presentation/webview-html';
 
@@ -30,41 +30,29 @@ export function setWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri
   });
 }
 
-export interface MessagePump<M> {
-  parse(raw: unknown, limits: MessageLimits): M;
+export interface WebviewMessages<In> {
+  parse(raw: unknown, limits: MessageLimits): In | RequestMessage;
   limits(): MessageLimits;
-  /** Handles a validated message; for requests, the returned value (or thrown error) becomes the reply. */
-  handle(message: M): unknown;
 }
 
-export function pumpMessages<M extends { type: string }>(webview: vscode.Webview, name: WebviewName, pump: MessagePump<M>): vscode.Disposable {
-  return webview.onDidReceiveMessage(async (raw: unknown) => {
-    let message: M;
-    try {
-      message = pump.parse(raw, pump.limits());
-    } catch (e) {
+/**
+ * The channel to a webview. Every incoming message passes `parse` (validate.ts, against the current limits)
+ * before any handler or listener sees it; a rejected request is answered with the ProtocolError.
+ */
+export function webviewChannel<Out extends ChannelEvent, In extends ChannelEvent>(webview: vscode.Webview, name: WebviewName, messages: WebviewMessages<In>): Channel<Out, In> {
+  const transport: Transport = {
+    post: (message) => void webview.postMessage(message),
+    listen(receive) {
+      const sub = webview.onDidReceiveMessage(receive);
+      return () => sub.dispose();
+    },
+  };
+  return new Channel<Out, In>(transport, {
+    accept: (raw) => messages.parse(raw, messages.limits()),
+    onRejected: (e) => {
       if (!(e instanceof ProtocolError)) throw e;
       log().warn(`${name} webview: ${e.message}`);
-      const id = (raw as { type?: unknown; id?: unknown } | null)?.id;
-      if ((raw as { type?: unknown } | null)?.type === 'request' && typeof id === 'number' && Number.isSafeInteger(id)) {
-        void webview.postMessage({ type: 'reply', id, ok: false, error: e.message } satisfies Reply);
-      }
-      return;
-    }
-    if (message.type !== 'request') {
-      try {
-        await pump.handle(message);
-      } catch (e) {
-        void vscode.window.showErrorMessage(vscode.l10n.t('Latent Diff: {0}', (e as Error).message));
-      }
-      return;
-    }
-    const id = (message as unknown as Request).id;
-    try {
-      const result = await pump.handle(message);
-      void webview.postMessage({ type: 'reply', id, ok: true, result: result ?? null } satisfies Reply);
-    } catch (e) {
-      void webview.postMessage({ type: 'reply', id, ok: false, error: (e as Error).message } satisfies Reply);
-    }
+    },
+    onListenerError: (e) => void vscode.window.showErrorMessage(vscode.l10n.t('Latent Diff: {0}', e.message)),
   });
 }

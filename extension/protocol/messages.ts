@@ -4,7 +4,11 @@
  * survive the webview boundary; ArrayBuffers do), described by a comment naming the element type.
  *
  * Webview -> host messages are untrusted: the host runs them through validate.ts before use.
+ *
+ * Each view talks over an engine/channel Channel: these unions are its events (a `type` each), and the
+ * request types at the end tie a request's params to its reply.
  */
+import { requestType } from '../engine/channel/channel';
 
 /** Per-latent facts a webview shows next to a latent id (badges, tooltips). NaN = unknown. */
 export interface LatentBrief {
@@ -82,8 +86,7 @@ export interface HighlightState<Acts = ArrayBuffer> {
 export type HostToTokens =
   | { type: 'document'; doc: TokenDocument | null; highlight: HighlightState }
   | { type: 'highlight'; highlight: HighlightState }
-  | { type: 'labels'; latents: LatentBrief[] }
-  | Reply;
+  | { type: 'labels'; latents: LatentBrief[] };
 
 export type TokensToHost =
   | { type: 'ready' }
@@ -92,8 +95,7 @@ export type TokensToHost =
   | { type: 'openLatent'; latent: number }
   | { type: 'revealToken'; index: number }
   | { type: 'exportHtml' }
-  | { type: 'steerLatent'; latent: number }
-  | Request;
+  | { type: 'steerLatent'; latent: number };
 
 // ---------------------------------------------------------------- latents sidebar
 
@@ -124,15 +126,13 @@ export type HostToLatents =
   | { type: 'table'; table: LatentTable | null; message: string }
   | { type: 'activity'; activity: DocumentActivity | null }
   | { type: 'labels'; labels: [number, string][] }
-  | { type: 'highlighted'; latents: number[] }
-  | Reply;
+  | { type: 'highlighted'; latents: number[] };
 
 export type LatentsToHost =
   | { type: 'ready' }
   | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
   | { type: 'openLatent'; latent: number }
-  | { type: 'rowCount'; shown: number; total: number }
-  | Request;
+  | { type: 'rowCount'; shown: number; total: number };
 
 // ---------------------------------------------------------------- latent page
 
@@ -219,16 +219,14 @@ export interface LogitEffectsView {
 
 export type HostToLatent =
   | { type: 'latent'; detail: LatentDetail | null; message: string }
-  | { type: 'logitEffects'; latent: number; effects: LogitEffectsView | null; message: string }
-  | Reply;
+  | { type: 'logitEffects'; latent: number; effects: LogitEffectsView | null; message: string };
 
 export type LatentToHost =
   | { type: 'ready' }
   | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
   | { type: 'revealToken'; index: number }
   | { type: 'openEvidence'; index: number }
-  | { type: 'steerLatent'; latent: number }
-  | Request;
+  | { type: 'steerLatent'; latent: number };
 
 // ---------------------------------------------------------------- generation panel
 
@@ -273,8 +271,7 @@ export interface GenerationView {
 
 export type HostToGeneration =
   | { type: 'generation'; view: GenerationView | null }
-  | { type: 'labels'; latents: LatentBrief[] }
-  | Reply;
+  | { type: 'labels'; latents: LatentBrief[] };
 
 export type GenerationToHost =
   | { type: 'ready' }
@@ -282,21 +279,19 @@ export type GenerationToHost =
   | { type: 'insert'; run: number; column: number }
   | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
   | { type: 'openLatent'; latent: number }
-  | { type: 'steerLatent'; latent: number }
-  | Request;
+  | { type: 'steerLatent'; latent: number };
 
-// ---------------------------------------------------------------- request / reply
+// ---------------------------------------------------------------- requests (engine/channel)
 
-/** Requests a webview makes that need an answer; the host replies with the same id. */
-export type RequestBody =
-  | { method: 'saveAnnotation'; latent: number; label: string; notes: string; status: AnnotationStatus }
-  | { method: 'openLatent'; latent: number };
+export interface SaveAnnotationParams {
+  latent: number;
+  label: string;
+  notes: string;
+  status: AnnotationStatus;
+}
 
-export type Request = { type: 'request'; id: number } & RequestBody;
-
-export type Reply =
-  | { type: 'reply'; id: number; ok: true; result: unknown }
-  | { type: 'reply'; id: number; ok: false; error: string };
+/** The latent page's annotation editor; the host answers once the annotation is stored. */
+export const SaveAnnotation = requestType<SaveAnnotationParams, { saved: true }>('saveAnnotation');
 
 /** Persisted webview state (getState/setState), also what the panel serializers restore from. */
 export interface LatentPageState {

@@ -6,6 +6,7 @@
  */
 import {
   ANNOTATION_STATUSES,
+  SaveAnnotation,
   type GenerationToHost,
   type LatentToHost,
   type LatentsToHost,
@@ -102,20 +103,20 @@ function byType<T>(variants: Variants, v: unknown, limits: MessageLimits): T {
   return object(v, 'message', { type: literal(type), ...variants[type](limits) }) as T;
 }
 
-function request(v: unknown, limits: MessageLimits): unknown {
+/** A request as engine/channel sends it: its params spread next to type, id and method. */
+export type RequestMessage = { type: 'request'; id: number; method: string };
+
+/** The params each request type may carry. */
+const REQUESTS: Variants = {
+  [SaveAnnotation.method]: (l) => ({ latent: latentId(l), label: text, notes: text, status: literal(...ANNOTATION_STATUSES) }),
+};
+
+function request(v: unknown, limits: MessageLimits): RequestMessage {
   const method = (v as { method?: unknown }).method;
-  const common = { type: literal('request'), id: nonNegativeInt };
-  switch (method) {
-    case 'saveAnnotation':
-      return object(v, 'message', {
-        ...common, method: literal('saveAnnotation'), latent: latentId(limits), label: text, notes: text,
-        status: literal(...ANNOTATION_STATUSES),
-      });
-    case 'openLatent':
-      return object(v, 'message', { ...common, method: literal('openLatent'), latent: latentId(limits) });
-    default:
-      return fail('message.method', 'must be saveAnnotation or openLatent');
+  if (typeof method !== 'string' || !Object.prototype.hasOwnProperty.call(REQUESTS, method)) {
+    fail('message.method', `must be one of ${Object.keys(REQUESTS).join(', ')}`);
   }
+  return object(v, 'message', { type: literal('request'), id: nonNegativeInt, method: literal(method), ...REQUESTS[method](limits) }) as RequestMessage;
 }
 
 const slot = literal<0 | 1>(0, 1);
@@ -159,18 +160,18 @@ const GENERATION: Variants = {
   ...REQUEST,
 };
 
-export function parseTokensMessage(v: unknown, limits: MessageLimits): TokensToHost {
-  return byType<TokensToHost>(TOKENS, v, limits);
+export function parseTokensMessage(v: unknown, limits: MessageLimits): TokensToHost | RequestMessage {
+  return byType<TokensToHost | RequestMessage>(TOKENS, v, limits);
 }
 
-export function parseLatentsMessage(v: unknown, limits: MessageLimits): LatentsToHost {
-  return byType<LatentsToHost>(LATENTS, v, limits);
+export function parseLatentsMessage(v: unknown, limits: MessageLimits): LatentsToHost | RequestMessage {
+  return byType<LatentsToHost | RequestMessage>(LATENTS, v, limits);
 }
 
-export function parseLatentMessage(v: unknown, limits: MessageLimits): LatentToHost {
-  return byType<LatentToHost>(LATENT, v, limits);
+export function parseLatentMessage(v: unknown, limits: MessageLimits): LatentToHost | RequestMessage {
+  return byType<LatentToHost | RequestMessage>(LATENT, v, limits);
 }
 
-export function parseGenerationMessage(v: unknown, limits: MessageLimits): GenerationToHost {
-  return byType<GenerationToHost>(GENERATION, v, limits);
+export function parseGenerationMessage(v: unknown, limits: MessageLimits): GenerationToHost | RequestMessage {
+  return byType<GenerationToHost | RequestMessage>(GENERATION, v, limits);
 }

@@ -21,7 +21,7 @@ test('well-formed messages of each webview pass unchanged', () => {
     { type: 'openLatent', latent: 0 },
     { type: 'revealToken', index: 30 },
     { type: 'exportHtml' },
-    { type: 'request', id: 7, method: 'openLatent', latent: 3 },
+    { type: 'request', id: 7, method: 'saveAnnotation', latent: 3, label: '', notes: '', status: 'rejected' },
   ];
   for (const m of tokens) assert.deepEqual(parseTokensMessage(m, limits), m);
   const latents = [{ type: 'ready' }, { type: 'highlightLatent', latent: 5, slot: 0 }, { type: 'openLatent', latent: 9 }, { type: 'rowCount', shown: 3, total: 512 }];
@@ -49,7 +49,8 @@ test('wrong shapes are rejected, naming the field', () => {
   rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 1, label: 'x', notes: 'y', status: 'maybe' }, /^message\.status$/);
   rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 1, label: 5, notes: 'y', status: 'hypothesis' }, /^message\.label$/);
   rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 1, label: 'x'.repeat(100_001), notes: '', status: 'hypothesis' }, /^message\.label$/);
-  rejects(parseLatentMessage, { type: 'request', id: -3, method: 'openLatent', latent: 1 }, /^message\.id$/);
+  rejects(parseLatentMessage, { type: 'request', id: -3, method: 'saveAnnotation', latent: 1, label: 'x', notes: 'y', status: 'hypothesis' }, /^message\.id$/);
+  rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 512, label: 'x', notes: 'y', status: 'hypothesis' }, /^message\.latent$/);
   rejects(parseLatentMessage, { type: 'request', id: 1, method: 'deleteEverything' }, /^message\.method$/);
   rejects(parseLatentsMessage, { type: 'rowCount', shown: NaN, total: 5 }, /^message\.shown$/);
 });

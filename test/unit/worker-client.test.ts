@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { CancelledError, InferenceClient } from '../../extension/engine/worker/client';
 import { LatentDiffError } from '../../extension/engine/errors';
 
@@ -100,6 +101,23 @@ test('max-activating examples are read and decoded in the worker', async () => {
       for (let t = 1; t < e.acts.length; t++) if (e.acts[t] > e.acts[arg]) arg = t;
       assert.match(reply.texts[i][arg], /^<(start|end)_of_turn>$/, 'the template latent peaks on a template token');
     });
+  } finally {
+    client.dispose();
+  }
+});
+
+test('when the worker thread dies, its pending request rejects and the next request restarts it with the bundle re-opened', async () => {
+  const client = newClient();
+  try {
+    await client.openBundle(DEMO);
+    const before = await client.analyze('The answer is 42.');
+    // The worker is private; ending its thread from outside stands in for a native crash.
+    const { worker } = (client as unknown as { current: { worker: Worker } }).current;
+    const pending = client.analyze('The answer is 42.');
+    await worker.terminate();
+    await assert.rejects(pending, /the inference worker exited/);
+    const after = await client.analyze('The answer is 42.');
+    assert.deepEqual(after.tokens.map((t) => t.id), before.tokens.map((t) => t.id));
   } finally {
     client.dispose();
   }

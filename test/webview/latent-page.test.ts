@@ -84,8 +84,9 @@ test('Save sends a validated-shape request and shows the host reply', async () =
   await view.page.locator('#annotation-result', { hasText: 'saved' }).waitFor();
   await view.page.locator('#annotation-save').click();
   const second = await view.page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'request')[1]).then((h) => h.jsonValue()) as Record<string, unknown>;
-  await view.post({ type: 'reply', id: second.id, ok: false, error: 'the annotations file is malformed' });
-  assert.equal(await view.page.locator('#annotation-result').textContent(), 'not saved: the annotations file is malformed');
+  const file = '/ws/.latent-diff/annotations.json';
+  await view.post({ type: 'reply', id: second.id, ok: false, error: { message: `${file}: is not valid JSON`, file, code: 'invalid-input' } });
+  assert.equal(await view.page.locator('#annotation-result').textContent(), `not saved: ${file}: is not valid JSON`);
 });
 
 test('evidence links ask the host to open the evidence by index', async () => {

@@ -191,7 +191,7 @@ function actionButton(text: string, tip: string, act: () => void): HTMLButtonEle
   return b;
 }
 
-host.onMessage((m) => {
+host.onEvent((m) => {
   switch (m.type) {
     case 'generation':
       if (m.view?.run !== view?.run) selected = null;

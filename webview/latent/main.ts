@@ -6,7 +6,7 @@
 import '../common/elements';
 import { scaleLinear } from 'd3-scale';
 import { select } from 'd3-selection';
-import { ANNOTATION_STATUSES, type AnnotationStatus, type HostToLatent, type LatentDetail, type LatentPageState, type LatentToHost, type LogitEffectsView, type TokenStrip } from '../../extension/protocol/messages';
+import { ANNOTATION_STATUSES, SaveAnnotation, type AnnotationStatus, type HostToLatent, type LatentDetail, type LatentPageState, type LatentToHost, type LogitEffectsView, type TokenStrip } from '../../extension/protocol/messages';
 import { verdictOf } from '../../extension/protocol/latent-verdict';
 import { connectToHost } from '../common/host';
 import { byId, el, formatNumber } from '../common/dom';
@@ -155,7 +155,7 @@ function annotationEditor(d: LatentDetail): HTMLElement {
   const save = button('Save annotation', async () => {
     result.textContent = 'saving…';
     try {
-      await host.request({ method: 'saveAnnotation', latent: d.latent, label: valueOf(labelField), notes: valueOf(notes), status: valueOf(status) as AnnotationStatus });
+      await host.request(SaveAnnotation, { latent: d.latent, label: valueOf(labelField), notes: valueOf(notes), status: valueOf(status) as AnnotationStatus });
       result.textContent = 'saved';
     } catch (e) {
       result.textContent = `not saved: ${(e as Error).message}`;
@@ -193,7 +193,7 @@ function renderLogitEffects(e: LogitEffectsView | null, message: string): void {
   logitBox.replaceChildren(el('p', { class: 'muted', text: `Direct path only: ${e.convention}.` }), el('div', { class: 'logit-sides' }, model('base'), model('chat')));
 }
 
-host.onMessage((m) => {
+host.onEvent((m) => {
   if (m.type === 'latent') render(m.detail, m.message);
   else if (m.type === 'logitEffects' && m.latent === logitLatent) renderLogitEffects(m.effects, m.message);
 });

@@ -257,7 +257,7 @@ function revive(f: Record<string, unknown> | undefined): Partial<LatentFilter> {
   return Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v === null ? NaN : v])) as Partial<LatentFilter>;
 }
 
-host.onMessage((m) => {
+host.onEvent((m) => {
   switch (m.type) {
     case 'table':
       showTable(m.table, m.message);

@@ -195,7 +195,7 @@ function steerButton(latent: number): HTMLButtonElement {
   return b;
 }
 
-host.onMessage((m) => {
+host.onEvent((m) => {
   switch (m.type) {
     case 'document':
       load(m.doc);

@@ -1,17 +1,22 @@
 /**
- * The typed client of the inference worker, used by the extension host and the CLI. Creating it is free:
- * the worker thread starts on the first request, and restarts (re-opening the last bundle) if it dies.
+ * The typed client of the inference worker, used by the extension host and the CLI: a facade over the
+ * channel to dist/worker.js. Creating it is free: the worker thread starts on the first request, and
+ * restarts (re-opening the last bundle) if it dies.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { AnalyzeRequest, ExamplesReply } from '../analysis/analyzer';
 import type { GenerateRequest, GenerationEvent, GenerationResult } from '../analysis/generate/generate-request';
 import type { DivergenceRequest, DocumentDivergence } from '../analysis/patching/document-divergence';
 import type { KlReport, KlRequest } from '../analysis/patching/kl-job';
 import type { LogitEffects } from '../analysis/patching/logit-effects';
 import type { LatentStats } from '../analysis/latent-stats';
-import { fromErrorInfo } from '../errors';
+import { CancelledError, type Channel, type ParamsOf, type RequestType } from '../channel/channel';
+import { startWorkerChannel } from '../channel/thread-transport';
 import type { AnalysisResult, LatentMetrics, ProviderSetting } from '../types';
-import type { FromWorker, OpenReply, TokenTexts, ToWorker, WorkerReply } from './protocol';
+import { InferenceRequests as R, type InferenceEvent, type OpenReply, type ProgressEvent, type TokenTexts } from './protocol';
+
+export { CancelledError };
+export type { ProgressEvent };
 
 export interface InferenceClientOptions {
   /** Absolute path of the built worker (dist/worker.js). */
@@ -22,101 +27,50 @@ export interface InferenceClientOptions {
   contextWindow?: number;
 }
 
-export class CancelledError extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'CancelledError';
-  }
-}
-
-export interface ProgressEvent {
-  stage: string;
-  message: string;
-  fraction?: number;
-}
-
-interface Pending {
-  resolve(v: WorkerReply): void;
-  reject(e: Error): void;
-  /** Streamed tokens of a generate request. */
-  onToken?: (e: GenerationEvent) => void;
-}
-
-type Request = ToWorker extends infer M ? (M extends { type: 'cancel' } ? never : Omit<M, 'id'>) : never;
+type OpenParams = ParamsOf<typeof R.open>;
 
 export class InferenceClient {
-  private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private current: { worker: Worker; channel: Channel<never, InferenceEvent> } | undefined;
   private readonly listeners = new Set<(p: ProgressEvent) => void>();
-  private lastOpen: Extract<Request, { type: 'open' }> | undefined;
+  private lastOpen: OpenParams | undefined;
   private disposed = false;
 
   constructor(private readonly opts: InferenceClientOptions) {}
 
-  private ensureWorker(): Worker {
+  private channel(): Channel<never, InferenceEvent> {
     if (this.disposed) throw new Error('the inference client is disposed');
-    if (this.worker) return this.worker;
-    const w = new Worker(this.opts.workerScript);
-    w.on('message', (m: FromWorker) => this.onMessage(m));
-    const fail = (err: Error) => {
-      if (this.worker !== w) return;
-      this.worker = undefined;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
-    w.on('error', (e) => fail(new Error(`the inference worker crashed: ${e.message}`)));
-    w.on('exit', (code) => fail(new Error(`the inference worker exited (code ${code})`)));
-    this.worker = w;
-    if (this.lastOpen) this.post(this.lastOpen).catch(() => undefined);
-    return w;
+    if (this.current) return this.current.channel;
+    const started = startWorkerChannel<never, InferenceEvent>(this.opts.workerScript, 'inference worker', () => {
+      if (this.current === started) this.current = undefined;
+    });
+    this.current = started;
+    if (this.lastOpen) started.channel.request(R.open, this.lastOpen).catch(() => undefined);
+    return started.channel;
   }
 
-  private onMessage(m: FromWorker): void {
-    if (m.type === 'progress') {
-      for (const l of this.listeners) l({ stage: m.stage, message: m.message, fraction: m.fraction });
-      return;
-    }
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    if (m.type === 'token') {
-      p.onToken?.(m.event);
-      return;
-    }
-    this.pending.delete(m.id);
-    if (m.type === 'done') p.resolve(m.value);
-    else p.reject(m.cancelled ? new CancelledError() : fromErrorInfo(m.error));
-  }
-
-  private post(req: Request, signal?: AbortSignal, onToken?: (e: GenerationEvent) => void): Promise<WorkerReply> {
-    if (signal?.aborted) return Promise.reject(new CancelledError());
-    const worker = this.ensureWorker();
-    const id = this.nextId++;
-    return new Promise<WorkerReply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onToken });
-      worker.postMessage({ ...req, id } as ToWorker);
-      signal?.addEventListener('abort', () => {
-        if (!this.pending.delete(id)) return;
-        worker.postMessage({ id: this.nextId++, type: 'cancel', target: id } satisfies ToWorker);
-        reject(new CancelledError());
-      }, { once: true });
+  private send<P, T>(type: RequestType<P, T>, params: P, signal?: AbortSignal, onToken?: (e: GenerationEvent) => void): Promise<T> {
+    return this.channel().request(type, params, {
+      signal,
+      onEvent: (e) => {
+        if (e.type === 'token') onToken?.(e.event);
+        else for (const l of this.listeners) l({ stage: e.stage, message: e.message, fraction: e.fraction });
+      },
     });
   }
 
   /** Validates and opens a bundle; models load on the first analysis. */
   async openBundle(dir: string): Promise<OpenReply> {
-    const req: Extract<Request, { type: 'open' }> = {
-      type: 'open',
+    const params: OpenParams = {
       dir,
       options: { provider: this.opts.provider, cacheDir: this.opts.cacheDir, disablePrepacking: this.opts.disablePrepacking, contextWindow: this.opts.contextWindow },
     };
-    const reply = (await this.post(req)) as OpenReply;
-    this.lastOpen = req;
+    const reply = await this.send(R.open, params);
+    this.lastOpen = params;
     return reply;
   }
 
   analyze(text: string, request: AnalyzeRequest = {}, signal?: AbortSignal): Promise<AnalysisResult> {
-    return this.post({ type: 'analyze', text, request }, signal) as Promise<AnalysisResult>;
+    return this.send(R.analyze, { text, request }, signal);
   }
 
   /**
@@ -124,41 +78,41 @@ export class InferenceClient {
    * generated (no token arrives after the promise settles). Aborting cancels at the next decode step.
    */
   generate(text: string, request: GenerateRequest, onToken: (e: GenerationEvent) => void, signal?: AbortSignal): Promise<GenerationResult> {
-    return this.post({ type: 'generate', text, request }, signal, onToken) as Promise<GenerationResult>;
+    return this.send(R.generate, { text, request }, signal, onToken);
   }
 
   latentMetrics(): Promise<LatentMetrics> {
-    return this.post({ type: 'metrics' }) as Promise<LatentMetrics>;
+    return this.send(R.metrics, {});
   }
 
   /** Max-activating examples of a latent from an examples.db, read and decoded in the worker. */
   examples(file: string, latent: number, perQuantile: number): Promise<ExamplesReply> {
-    return this.post({ type: 'examples', file, latent, perQuantile }) as Promise<ExamplesReply>;
+    return this.send(R.examples, { file, latent, perQuantile });
   }
 
   /** A feature_df.csv (ours or published) as per-latent arrays; parsed in the worker, not on the caller's thread. */
   latentStats(file: string, dictSize: number): Promise<LatentStats> {
-    return this.post({ type: 'latentStats', file, dictSize }) as Promise<LatentStats>;
+    return this.send(R.latentStats, { file, dictSize });
   }
 
   /** The patching experiment on the chats of `text` (method.md 9). */
   kl(text: string, name: string, request: KlRequest, signal?: AbortSignal): Promise<KlReport> {
-    return this.post({ type: 'kl', text, name, request }, signal) as Promise<KlReport>;
+    return this.send(R.kl, { text, name, request }, signal);
   }
 
   /** Per token of `text`, KL(P_chat || P_base) of the next-token prediction and both models' top next tokens. */
   divergence(text: string, request: DivergenceRequest = {}, signal?: AbortSignal): Promise<DocumentDivergence> {
-    return this.post({ type: 'divergence', text, request }, signal) as Promise<DocumentDivergence>;
+    return this.send(R.divergence, { text, request }, signal);
   }
 
   /** A latent's decoder vectors through each model's unembedding (direct path), top and bottom k tokens. */
   logitEffects(latent: number, k?: number): Promise<LogitEffects> {
-    return this.post({ type: 'logitEffects', latent, k }) as Promise<LogitEffects>;
+    return this.send(R.logitEffects, { latent, k });
   }
 
   /** Display strings of token ids, decoded by the bundle's tokenizer in the worker. */
   tokenTexts(ids: number[]): Promise<TokenTexts> {
-    return this.post({ type: 'tokenTexts', ids }) as Promise<TokenTexts>;
+    return this.send(R.tokenTexts, { ids });
   }
 
   onProgress(listener: (p: ProgressEvent) => void): { dispose(): void } {
@@ -168,10 +122,9 @@ export class InferenceClient {
 
   dispose(): void {
     this.disposed = true;
-    const w = this.worker;
-    this.worker = undefined;
-    for (const p of this.pending.values()) p.reject(new CancelledError());
-    this.pending.clear();
-    void w?.terminate();
+    const current = this.current;
+    this.current = undefined;
+    current?.channel.close(new CancelledError());
+    void current?.worker.terminate();
   }
 }

@@ -1,12 +1,8 @@
-/** Messages between runStatsInWorker and the statistics worker. */
+/** The statistics worker's one request and the events it sends for it, over engine/channel. */
 import type { BadRecord } from '../datasets/records';
 import type { StatsJobOptions, StatsJobResult, StatsProgress } from '../analysis/stats/stats-job';
-import type { ErrorInfo } from '../errors';
+import { requestType } from '../channel/channel';
 
-export type ToStatsWorker = { type: 'run'; options: StatsJobOptions } | { type: 'cancel' };
+export const RunStats = requestType<{ options: StatsJobOptions }, StatsJobResult>('runStats');
 
-export type FromStatsWorker =
-  | { type: 'progress'; progress: StatsProgress }
-  | { type: 'bad-record'; record: BadRecord }
-  | { type: 'done'; result: StatsJobResult }
-  | { type: 'failed'; error: ErrorInfo; cancelled: boolean };
+export type StatsEvent = { type: 'progress'; progress: StatsProgress } | { type: 'badRecord'; record: BadRecord };

@@ -3,25 +3,14 @@
  * from the inference worker so editing and analysing stay responsive while a dataset is processed.
  */
 import { parentPort } from 'node:worker_threads';
-import { runStatsJob, StatsCancelledError } from '../analysis/stats/stats-job';
-import { toErrorInfo } from '../errors';
-import type { FromStatsWorker, ToStatsWorker } from './stats-protocol';
+import { runStatsJob } from '../analysis/stats/stats-job';
+import { Channel } from '../channel/channel';
+import { threadTransport } from '../channel/thread-transport';
+import { RunStats, type StatsEvent } from './stats-protocol';
 
-const port = parentPort!;
-const controller = new AbortController();
-const post = (m: FromStatsWorker) => port.postMessage(m);
-
-port.on('message', (msg: ToStatsWorker) => {
-  if (msg.type === 'cancel') {
-    controller.abort();
-    return;
-  }
-  runStatsJob(msg.options, {
-    signal: controller.signal,
-    onProgress: (progress) => post({ type: 'progress', progress }),
-    onBadRecord: (record) => post({ type: 'bad-record', record }),
-  }).then(
-    (result) => post({ type: 'done', result }),
-    (e) => post({ type: 'failed', error: toErrorInfo(e), cancelled: e instanceof StatsCancelledError }),
-  );
-});
+const channel = new Channel<StatsEvent, never>(threadTransport(parentPort!));
+channel.handle(RunStats, ({ options }, { signal, emit }) => runStatsJob(options, {
+  signal,
+  onProgress: (progress) => emit({ type: 'progress', progress }),
+  onBadRecord: (record) => emit({ type: 'badRecord', record }),
+}));

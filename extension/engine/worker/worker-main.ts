@@ -1,32 +1,46 @@
 /**
  * The inference worker: the one thread that owns every ONNX Runtime session (their run() and creation are
- * synchronous native work). Requests run one at a time in arrival order; a cancel message marks a request,
- * which stops at its next checkpoint (between stages, windows and chunks) or before it starts.
+ * synchronous native work). Requests run one at a time in arrival order; cancelling a request aborts its
+ * signal, and it stops at its next checkpoint (between stages, windows and chunks) or before it starts.
  */
 import { parentPort } from 'node:worker_threads';
 import { Analyzer } from '../analysis/analyzer';
 import { loadLatentStats } from '../analysis/latent-stats';
 import { bundleLogitEffects, documentDivergence } from '../analysis/patching/document-divergence';
 import { runKl, type KlParts } from '../analysis/patching/kl-job';
-import { toErrorInfo } from '../errors';
+import { CancelledError, Channel, type RequestContext, type RequestType } from '../channel/channel';
+import { threadTransport } from '../channel/thread-transport';
 import type { ProviderInUse } from '../types';
 import { expectedProvider } from '../runtime/providers';
-import type { FromWorker, ToWorker, WorkerReply } from './protocol';
+import { InferenceRequests as R, type InferenceEvent } from './protocol';
 
-class Cancelled extends Error {}
+type Context = RequestContext<InferenceEvent>;
+type Progress = (stage: string, message: string, fraction?: number) => void;
 
-const port = parentPort!;
-const cancelled = new Set<number>();
+const channel = new Channel<InferenceEvent, never>(threadTransport(parentPort!));
 let analyzer: Analyzer | undefined;
-let chain: Promise<void> = Promise.resolve();
+let chain: Promise<unknown> = Promise.resolve();
 
-const post = (m: FromWorker) => port.postMessage(m);
-
-function checkpointFor(id: number): () => Promise<void> {
+function checkpointFor(context: Context): () => Promise<void> {
   return async () => {
     await new Promise((r) => setImmediate(r));
-    if (cancelled.has(id)) throw new Cancelled(`request ${id} cancelled`);
+    if (context.signal.aborted) throw new CancelledError(`request ${context.id} cancelled`);
   };
+}
+
+const progressOf = (context: Context): Progress => (stage, message, fraction) => context.emit({ type: 'progress', stage, message, fraction });
+
+/** Serves `type` one request at a time, in arrival order with every other request. */
+function serve<P, T>(type: RequestType<P, T>, run: (params: P, context: Context, checkpoint: () => Promise<void>) => T | Promise<T>): void {
+  channel.handle(type, (params, context) => {
+    const checkpoint = checkpointFor(context);
+    const result = chain.then(async () => {
+      await checkpoint();
+      return run(params, context, checkpoint);
+    });
+    chain = result.catch(() => undefined);
+    return result;
+  });
 }
 
 function requireAnalyzer(): Analyzer {
@@ -35,61 +49,32 @@ function requireAnalyzer(): Analyzer {
 }
 
 /** The open bundle's models, loaded on first use (the causal requests need both halves). */
-async function causalParts(progress: (stage: string, message: string, fraction?: number) => void): Promise<KlParts> {
+async function causalParts(progress: Progress): Promise<KlParts> {
   const a = requireAnalyzer();
   return { bundle: a.bundle, ...(await a.load(progress)) };
 }
 
-async function handle(msg: Exclude<ToWorker, { type: 'cancel' }>): Promise<WorkerReply> {
-  const checkpoint = checkpointFor(msg.id);
-  const progress = (stage: string, message: string, fraction?: number) => post({ id: msg.id, type: 'progress', stage, message, fraction });
-  await checkpoint();
-  switch (msg.type) {
-    case 'open': {
-      const next = Analyzer.open(msg.dir, msg.options);
-      await analyzer?.dispose();
-      analyzer = next;
-      const provider: ProviderInUse = next.provider ?? expectedProvider(msg.options.provider);
-      return { info: next.info, provider, providerNote: next.providerNote, adapter: next.adapter };
-    }
-    case 'analyze':
-      return requireAnalyzer().analyze(msg.text, msg.request, checkpoint, progress);
-    case 'generate':
-      return requireAnalyzer().generate(msg.text, msg.request, (event) => post({ id: msg.id, type: 'token', event }), checkpoint, progress);
-    case 'metrics':
-      return requireAnalyzer().metrics();
-    case 'examples':
-      return requireAnalyzer().examples(msg.file, msg.latent, msg.perQuantile);
-    case 'latentStats':
-      return loadLatentStats(msg.file, msg.dictSize);
-    case 'kl':
-      return runKl(await causalParts(progress), { text: msg.text, name: msg.name }, msg.request, {
-        checkpoint,
-        progress: (documents, tokens) => progress('kl', `${documents} chat${documents === 1 ? '' : 's'}, ${tokens} tokens scored`),
-      });
-    case 'divergence':
-      return documentDivergence(await causalParts(progress), msg.text, msg.request, checkpoint);
-    case 'logitEffects':
-      return bundleLogitEffects(await causalParts(progress), msg.latent, msg.k);
-    case 'tokenTexts': {
-      const tok = requireAnalyzer().tokenizer();
-      return { texts: msg.ids.map((id) => tok.decode([id])) };
-    }
-  }
-}
-
-port.on('message', (msg: ToWorker) => {
-  if (msg.type === 'cancel') {
-    cancelled.add(msg.target);
-    return;
-  }
-  chain = chain.then(async () => {
-    try {
-      post({ id: msg.id, type: 'done', value: await handle(msg) });
-    } catch (e) {
-      post({ id: msg.id, type: 'failed', error: toErrorInfo(e), cancelled: e instanceof Cancelled });
-    } finally {
-      cancelled.delete(msg.id);
-    }
-  });
+serve(R.open, async ({ dir, options }) => {
+  const next = Analyzer.open(dir, options);
+  await analyzer?.dispose();
+  analyzer = next;
+  const provider: ProviderInUse = next.provider ?? expectedProvider(options.provider);
+  return { info: next.info, provider, providerNote: next.providerNote, adapter: next.adapter };
+});
+serve(R.analyze, ({ text, request }, context, checkpoint) => requireAnalyzer().analyze(text, request, checkpoint, progressOf(context)));
+serve(R.generate, ({ text, request }, context, checkpoint) =>
+  requireAnalyzer().generate(text, request, (event) => context.emit({ type: 'token', event }), checkpoint, progressOf(context)));
+serve(R.metrics, () => requireAnalyzer().metrics());
+serve(R.examples, ({ file, latent, perQuantile }) => requireAnalyzer().examples(file, latent, perQuantile));
+serve(R.latentStats, ({ file, dictSize }) => loadLatentStats(file, dictSize));
+serve(R.kl, async ({ text, name, request }, context, checkpoint) =>
+  runKl(await causalParts(progressOf(context)), { text, name }, request, {
+    checkpoint,
+    progress: (documents, tokens) => progressOf(context)('kl', `${documents} chat${documents === 1 ? '' : 's'}, ${tokens} tokens scored`),
+  }));
+serve(R.divergence, async ({ text, request }, context, checkpoint) => documentDivergence(await causalParts(progressOf(context)), text, request, checkpoint));
+serve(R.logitEffects, async ({ latent, k }, context) => bundleLogitEffects(await causalParts(progressOf(context)), latent, k));
+serve(R.tokenTexts, ({ ids }) => {
+  const tok = requireAnalyzer().tokenizer();
+  return { texts: ids.map((id) => tok.decode([id])) };
 });
