@@ -99,7 +99,8 @@ export class LatentPages implements vscode.Disposable {
       }
       case 'request':
         if (m.method === 'openLatent') return this.show(m.latent);
-        this.annotations.upsert(m.latent, { label: m.label, notes: m.notes, status: m.status });
+        // A patch of the fields the page changed; those it leaves out stay as they are on disk.
+        await this.annotations.upsert(m.latent, { label: m.label, notes: m.notes, status: m.status });
         return { saved: true };
     }
   }

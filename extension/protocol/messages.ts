@@ -289,7 +289,8 @@ export type GenerationToHost =
 
 /** Requests a webview makes that need an answer; the host replies with the same id. */
 export type RequestBody =
-  | { method: 'saveAnnotation'; latent: number; label: string; notes: string; status: AnnotationStatus }
+  /** Only the fields the user changed (at least one): the host merges them into the record on disk. */
+  | { method: 'saveAnnotation'; latent: number; label?: string; notes?: string; status?: AnnotationStatus }
   | { method: 'openLatent'; latent: number };
 
 export type Request = { type: 'request'; id: number } & RequestBody;

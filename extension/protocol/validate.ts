@@ -74,8 +74,8 @@ function literal<T extends string | number>(...values: T[]): Check<T> {
 type Shape = Record<string, Check<unknown>>;
 type FromShape<S extends Shape> = { [K in keyof S]: S[K] extends Check<infer T> ? T : never };
 
-/** A plain object with exactly these keys (no more, no fewer). */
-function object<S extends Shape>(v: unknown, path: string, shape: S): FromShape<S> {
+/** A plain object with exactly these keys (no more, no fewer, except that those in `optional` may be absent). */
+function object<S extends Shape>(v: unknown, path: string, shape: S, optional: readonly string[] = []): FromShape<S> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object');
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) fail(path, 'must be a plain object');
@@ -84,7 +84,10 @@ function object<S extends Shape>(v: unknown, path: string, shape: S): FromShape<
   for (const key of Object.keys(rec)) if (!own(shape, key)) fail(`${path}.${key}`, 'is not an allowed field');
   const out: Record<string, unknown> = {};
   for (const [key, check] of Object.entries(shape)) {
-    if (!own(rec, key)) fail(`${path}.${key}`, 'is missing');
+    if (!own(rec, key)) {
+      if (optional.includes(key)) continue;
+      fail(`${path}.${key}`, 'is missing');
+    }
     out[key] = check(rec[key], `${path}.${key}`);
   }
   return out as FromShape<S>;
@@ -106,11 +109,16 @@ function request(v: unknown, limits: MessageLimits): unknown {
   const method = (v as { method?: unknown }).method;
   const common = { type: literal('request'), id: nonNegativeInt };
   switch (method) {
-    case 'saveAnnotation':
-      return object(v, 'message', {
+    case 'saveAnnotation': {
+      // A patch: only the fields the user changed, so a save never overwrites another window's edit of the others.
+      const fields = ['label', 'notes', 'status'];
+      const m = object(v, 'message', {
         ...common, method: literal('saveAnnotation'), latent: latentId(limits), label: text, notes: text,
         status: literal(...ANNOTATION_STATUSES),
-      });
+      }, fields);
+      if (!fields.some((f) => Object.prototype.hasOwnProperty.call(m, f))) fail('message', 'must change at least one of label, notes, status');
+      return m;
+    }
     case 'openLatent':
       return object(v, 'message', { ...common, method: literal('openLatent'), latent: latentId(limits) });
     default:
