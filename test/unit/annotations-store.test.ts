@@ -1,14 +1,20 @@
+/**
+ * The annotation store on real files in a temporary folder: records round-trip in a stable format, several
+ * crosscoders share one file, writes are atomic, stores in one process and in several processes (children
+ * running the store) keep each other's records, and patches of different fields of the same latent saved
+ * from two processes through the latent page's message (checked by the host's validator) keep both fields;
+ * malformed files are reported and never overwritten, bad edits change nothing, external changes are seen.
+ */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { LatentDiffError } from '../../extension/engine/errors';
 import { writeFileAtomic } from '../../extension/engine/annotations/atomic-file';
 import { AnnotationStore, type AnnotationChange } from '../../extension/engine/annotations/store';
 import { latentDiffErrorFromAsync } from '../support/errors';
+import { raceChildren } from './annotation-processes';
 
 const root = mkdtempSync(join(tmpdir(), 'ld-annotations-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -125,18 +131,40 @@ test('two stores on one file editing different latents keep each other\'s record
   for (const s of [a, b, onDisk]) s.dispose();
 });
 
+test('edits started together apply in the order made; two stores of one process wait for each other\'s lock', async () => {
+  const file = freshFile();
+  const a = AnnotationStore.open(file, ID, { watch: false });
+  const b = AnnotationStore.open(file, ID, { watch: false });
+  await Promise.all([
+    a.upsert(1, { label: 'first' }), b.upsert(2, { label: 'from B' }), a.upsert(1, { notes: 'kept' }),
+    b.upsert(3, { label: 'from B' }), a.upsert(1, { label: 'last' }), b.remove(3),
+  ]);
+  const onDisk = AnnotationStore.open(file, ID, { watch: false });
+  assert.deepEqual(onDisk.all().map((r) => [r.latent, r.label, r.notes]), [[1, 'last', 'kept'], [2, 'from B', '']]);
+  for (const s of [a, b, onDisk]) s.dispose();
+  assert.deepEqual(readdirSync(join(file, '..')), ['annotations.json']);
+});
+
 test('two processes writing different latents at the same time lose nothing', async () => {
   const file = freshFile();
-  const writer = join(import.meta.dirname, 'annotations-concurrent-writer.ts');
-  const run = (from: number) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', writer, file, ID, String(from), '25'], { cwd: join(import.meta.dirname, '../..') });
-  await Promise.all([run(0), run(1000)]);
+  await raceChildren([['write', file, ID, '0', '25'], ['write', file, ID, '1000', '25']]);
   const s = AnnotationStore.open(file, ID, { watch: false });
   const latents = s.all().map((r) => r.latent);
   assert.equal(latents.length, 50);
   assert.deepEqual(latents, [...Array.from({ length: 25 }, (_, i) => i), ...Array.from({ length: 25 }, (_, i) => 1000 + i)]);
   s.dispose();
   assert.deepEqual(readdirSync(join(file, '..')), ['annotations.json']);
+});
+
+test('two processes saving different fields of the same latents from the latent page keep both fields', async () => {
+  const file = freshFile();
+  await raceChildren([['patch', file, ID, 'label', '20'], ['patch', file, ID, 'notes', '20']]);
+  const s = AnnotationStore.open(file, ID, { watch: false });
+  assert.deepEqual(
+    s.all().map((r) => [r.latent, r.label, r.notes, r.status]),
+    Array.from({ length: 20 }, (_, i) => [i, `label ${i}`, `notes ${i}`, 'hypothesis']),
+  );
+  s.dispose();
 });
 
 test('a malformed file is reported with file and problem, the store is read-only, the file is never overwritten', async () => {
