@@ -29,9 +29,6 @@ export interface LockSnapshot {
   owner: LockOwner | undefined;
 }
 
-/** Tokens of the locks this process holds now (to tell them from a lock left by an earlier process with our pid). */
-const held = new Set<string>();
-
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -62,13 +59,11 @@ export function createLockFile(lock: string): string | undefined {
   } finally {
     closeSync(fd);
   }
-  held.add(token);
   return token;
 }
 
 /** Removes the lock if it is still the one taken with `token` (one broken as stale meanwhile is left alone). */
 export function releaseLockFile(lock: string, token: string): void {
-  held.delete(token);
   if (readLockFile(lock)?.owner?.token !== token) return;
   try {
     unlinkSync(lock);
@@ -93,14 +88,13 @@ export function sameLock(a: LockSnapshot, b: LockSnapshot): boolean {
 }
 
 /**
- * True when the lock's owner is known to be gone: a process of this machine that no longer runs, or one
- * with our own pid that is not a lock we hold (left by an earlier process that had our pid). Unknown for an
- * owner on another machine or a lock that names none (undefined then).
+ * Whether the lock's owner is gone: true for a process of this machine that no longer runs, false for one
+ * that runs. Undefined (cannot tell) for an owner on another machine, a lock that names none, and one that
+ * names our own pid (another thread of this process holds it, or an earlier process had our pid).
  */
 export function ownerGone(seen: LockSnapshot): boolean | undefined {
   const owner = seen.owner;
-  if (!owner || owner.host !== hostname()) return undefined;
-  if (owner.pid === process.pid) return !held.has(owner.token);
+  if (!owner || owner.host !== hostname() || owner.pid === process.pid) return undefined;
   return !processAlive(owner.pid);
 }
 

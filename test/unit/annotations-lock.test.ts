@@ -6,17 +6,18 @@
  * - a lock whose owner process is gone is broken at once, however fresh its time; a lock whose owner runs
  *   is respected, however old or far in the future its time; a lock naming no owner is broken when its time
  *   is old, and when its time is in the future only once it has been seen for `staleMs` (refused before);
- * - several processes that find the same stale lock at once do not both take it: all their writes land;
+ * - several processes that find the same stale lock at once do not both take it: all their writes land; a
+ *   breaker whose stale lock was replaced by a fresh one (perhaps on the same inode) leaves the fresh one;
  * - nothing (lock, stale lock moved aside, temporary file) is left beside the annotation file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AnnotationStore } from '../../extension/engine/annotations/store';
-import { readLockFile } from '../../extension/engine/lock-file';
+import { breakLockFile, createLockFile, readLockFile, releaseLockFile } from '../../extension/engine/lock-file';
 import { LatentDiffError } from '../../extension/engine/errors';
 import { tempDir } from './bundle-fixtures';
 import { raceChildren, startChild } from './annotation-processes';
@@ -125,4 +126,16 @@ test('processes racing to break the same stale lock never hold it together: ever
   assert.deepEqual(store.all().map((r) => r.latent), writers.flatMap((from) => Array.from({ length: 20 }, (_, i) => from + i)));
   store.dispose();
   assert.deepEqual(leftovers(file), []);
+});
+
+test('a breaker leaves alone the fresh lock that replaced the one it judged stale', () => {
+  const lock = `${annotationFile('replaced')}.lock`;
+  writeFileSync(lock, `${deadPid()} ${hostname()} 0123456789abcdef\n`);
+  const judged = readLockFile(lock)!;
+  unlinkSync(lock); // another breaker got there first
+  const token = createLockFile(lock)!; // and a writer took the lock again
+  assert.equal(breakLockFile(lock, judged), false);
+  assert.equal(readLockFile(lock)?.owner?.token, token, 'the fresh lock is still there');
+  releaseLockFile(lock, token);
+  assert.deepEqual(readdirSync(join(lock, '..')), []);
 });

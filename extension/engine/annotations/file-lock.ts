@@ -4,11 +4,12 @@
  * timer, so the extension host keeps running while another window writes.
  *
  * When a lock is stale (see lock-file.ts for how it is broken):
- * - its owner is a process of this machine: stale as soon as that process no longer runs, never while it
- *   does, whatever the file's time says;
- * - its owner is on another machine, or it names none (an older version's lock): stale once older than
- *   `staleMs` by its modification time; a time in the future (another machine's clock, a touched file)
- *   cannot be trusted, so its age is counted from when this wait first saw that lock.
+ * - its owner is another process of this machine: stale as soon as that process no longer runs, never
+ *   while it does, whatever the file's time says;
+ * - its owner is on another machine, is this process (another store or thread), or it names none (an older
+ *   version's lock): stale once older than `staleMs` by its modification time; a time in the future
+ *   (another machine's clock, a touched file) cannot be trusted, so its age is counted from when this wait
+ *   first saw that lock.
  * A wait longer than `waitMs` is refused as 'locked', naming the owner.
  */
 import { mkdirSync } from 'node:fs';
