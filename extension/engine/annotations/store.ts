@@ -4,9 +4,9 @@
  * Every change is written at once, under a lock, by re-reading the file and applying the change to what is on
  * disk now: records that another window wrote since our last read are kept, and a patch to a latent that the
  * other window also changed only replaces the fields it names. Changes are asynchronous (waiting for another
- * window's lock never blocks the thread) and this store applies its own in the order they were made. A malformed file is reported (`error`) and the
- * store goes read-only until the file is fixed: it is never overwritten. External changes (git pull, another
- * window) are picked up by watching the folder.
+ * window's lock never blocks the thread) and this store applies its own in the order they were made. A
+ * malformed file is reported (`error`) and the store goes read-only until the file is fixed: it is never
+ * overwritten. External changes (git pull, another window) are picked up by watching the folder.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
