@@ -91,11 +91,12 @@ export class Annotations implements vscode.Disposable {
     return this.store;
   }
 
-  upsert(latent: number, patch: AnnotationPatch): Annotation {
+  /** Writes only the fields the patch names, so another window's edit of the others is kept. */
+  async upsert(latent: number, patch: AnnotationPatch): Promise<Annotation> {
     return this.writable().upsert(latent, patch);
   }
 
-  addEvidence(latent: number, evidence: Evidence): Annotation {
+  async addEvidence(latent: number, evidence: Evidence): Promise<Annotation> {
     return this.writable().addEvidence(latent, evidence);
   }
 
@@ -107,9 +108,9 @@ export class Annotations implements vscode.Disposable {
     return this.writable().exportCsv();
   }
 
-  importText(text: string, csv: boolean, source: string): number {
+  async importText(text: string, csv: boolean, source: string): Promise<number> {
     const s = this.writable();
-    return (csv ? s.importCsv(text, source) : s.importJson(text, source)).imported;
+    return (await (csv ? s.importCsv(text, source) : s.importJson(text, source))).imported;
   }
 
   dispose(): void {

@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
+import type { AnnotationPatch } from '../engine/annotations/types';
 import { checkRegularFile } from '../engine/input-files';
 import { CancelledError } from '../engine/worker/client';
 import { ANNOTATION_STATUSES, type AnnotationStatus } from '../protocol/messages';
@@ -243,7 +244,13 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const statusArg = ANNOTATION_STATUSES.find((s) => s === given.status);
       const status = statusArg ?? (await vscode.window.showQuickPick(ANNOTATION_STATUSES.map((s) => ({ label: s, picked: s === (current?.status ?? 'hypothesis') })), { title: vscode.l10n.t('Status of latent #{0}', latent), ignoreFocusOut: true }))?.label as AnnotationStatus | undefined;
       if (status === undefined) return undefined;
-      const a = annotations.upsert(latent, { label, status, ...(typeof given.notes === 'string' ? { notes: given.notes } : {}) });
+      // Only what was given or changed, so another window's edit of the other fields is kept.
+      const patch: AnnotationPatch = {};
+      if (typeof given.label === 'string' || label !== (current?.label ?? '')) patch.label = label;
+      if (statusArg || status !== (current?.status ?? 'hypothesis')) patch.status = status;
+      if (typeof given.notes === 'string') patch.notes = given.notes;
+      if (current && Object.keys(patch).length === 0) return current;
+      const a = await annotations.upsert(latent, patch);
       void vscode.window.setStatusBarMessage(vscode.l10n.t('Latent Diff: annotated #{0} in {1}', latent, annotations.filePath ?? ''), 4000);
       return a;
     }),
@@ -266,7 +273,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       }
       if (Number.isNaN(activation)) throw new Error(vscode.l10n.t('analyse this document first (the evidence records the latent\'s activation on the selection)'));
       const text = editor.document.getText(sel);
-      const ann = annotations.addEvidence(latent, {
+      const ann = await annotations.addEvidence(latent, {
         file: evidencePath(editor.document.uri),
         range: { start: { line: sel.start.line, character: sel.start.character }, end: { line: sel.end.line, character: sel.end.character } },
         activation,
@@ -301,7 +308,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       if (!source) return undefined;
       await session.ensureBundle();
       checkRegularFile(source.fsPath, 'annotation file');
-      const n = annotations.importText(readFileSync(source.fsPath, 'utf8'), source.path.endsWith('.csv'), source.fsPath);
+      const n = await annotations.importText(readFileSync(source.fsPath, 'utf8'), source.path.endsWith('.csv'), source.fsPath);
       void vscode.window.showInformationMessage(vscode.l10n.t('Latent Diff: imported {0} annotations from {1}', n, source.fsPath));
       return n;
     }),

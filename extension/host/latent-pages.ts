@@ -78,9 +78,10 @@ export class LatentPages implements vscode.Disposable {
     const subs = [
       channel,
       channel.onEvent((m) => this.handle(latent, m)),
-      channel.handle(SaveAnnotation, (m) => {
-        this.annotations.upsert(m.latent, { label: m.label, notes: m.notes, status: m.status });
-        return { saved: true };
+      channel.handle(SaveAnnotation, async (m) => {
+        // A patch of the fields the page changed; those it leaves out stay as they are on disk.
+        await this.annotations.upsert(m.latent, { label: m.label, notes: m.notes, status: m.status });
+        return { saved: true as const };
       }),
     ];
     panel.onDidDispose(() => {

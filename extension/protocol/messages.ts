@@ -283,11 +283,12 @@ export type GenerationToHost =
 
 // ---------------------------------------------------------------- requests (engine/channel)
 
+/** Only the fields the user changed (at least one): the host merges them into the record on disk. */
 export interface SaveAnnotationParams {
   latent: number;
-  label: string;
-  notes: string;
-  status: AnnotationStatus;
+  label?: string;
+  notes?: string;
+  status?: AnnotationStatus;
 }
 
 /** The latent page's annotation editor; the host answers once the annotation is stored. */

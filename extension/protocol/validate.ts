@@ -75,8 +75,8 @@ function literal<T extends string | number>(...values: T[]): Check<T> {
 type Shape = Record<string, Check<unknown>>;
 type FromShape<S extends Shape> = { [K in keyof S]: S[K] extends Check<infer T> ? T : never };
 
-/** A plain object with exactly these keys (no more, no fewer). */
-function object<S extends Shape>(v: unknown, path: string, shape: S): FromShape<S> {
+/** A plain object with exactly these keys (no more, no fewer, except that those in `optional` may be absent). */
+function object<S extends Shape>(v: unknown, path: string, shape: S, optional: readonly string[] = []): FromShape<S> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object');
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) fail(path, 'must be a plain object');
@@ -85,7 +85,10 @@ function object<S extends Shape>(v: unknown, path: string, shape: S): FromShape<
   for (const key of Object.keys(rec)) if (!own(shape, key)) fail(`${path}.${key}`, 'is not an allowed field');
   const out: Record<string, unknown> = {};
   for (const [key, check] of Object.entries(shape)) {
-    if (!own(rec, key)) fail(`${path}.${key}`, 'is missing');
+    if (!own(rec, key)) {
+      if (optional.includes(key)) continue;
+      fail(`${path}.${key}`, 'is missing');
+    }
     out[key] = check(rec[key], `${path}.${key}`);
   }
   return out as FromShape<S>;
@@ -106,9 +109,19 @@ function byType<T>(variants: Variants, v: unknown, limits: MessageLimits): T {
 /** A request as engine/channel sends it: its params spread next to type, id and method. */
 export type RequestMessage = { type: 'request'; id: number; method: string };
 
+interface RequestShape {
+  params: (l: MessageLimits) => Shape;
+  /** A patch's fields: each may be left out, but at least one must be there. */
+  patch?: readonly string[];
+}
+
 /** The params each request type may carry. */
-const REQUESTS: Variants = {
-  [SaveAnnotation.method]: (l) => ({ latent: latentId(l), label: text, notes: text, status: literal(...ANNOTATION_STATUSES) }),
+const REQUESTS: Record<string, RequestShape> = {
+  // Only the fields the user changed, so a save never overwrites another window's edit of the others.
+  [SaveAnnotation.method]: {
+    params: (l) => ({ latent: latentId(l), label: text, notes: text, status: literal(...ANNOTATION_STATUSES) }),
+    patch: ['label', 'notes', 'status'],
+  },
 };
 
 function request(v: unknown, limits: MessageLimits): RequestMessage {
@@ -116,7 +129,10 @@ function request(v: unknown, limits: MessageLimits): RequestMessage {
   if (typeof method !== 'string' || !Object.prototype.hasOwnProperty.call(REQUESTS, method)) {
     fail('message.method', `must be one of ${Object.keys(REQUESTS).join(', ')}`);
   }
-  return object(v, 'message', { type: literal('request'), id: nonNegativeInt, method: literal(method), ...REQUESTS[method](limits) }) as RequestMessage;
+  const { params, patch = [] } = REQUESTS[method];
+  const m = object(v, 'message', { type: literal('request'), id: nonNegativeInt, method: literal(method), ...params(limits) }, patch);
+  if (patch.length && !patch.some((f) => Object.prototype.hasOwnProperty.call(m, f))) fail('message', `must change at least one of ${patch.join(', ')}`);
+  return m as RequestMessage;
 }
 
 const slot = literal<0 | 1>(0, 1);

@@ -12,3 +12,15 @@ export function latentDiffErrorFrom(fn: () => unknown): LatentDiffError {
   assert.ok(caught instanceof LatentDiffError, `expected a LatentDiffError, got ${caught}`);
   return caught;
 }
+
+/** As latentDiffErrorFrom, for a function that may return a promise: its rejection counts as a throw. */
+export async function latentDiffErrorFromAsync(fn: () => unknown): Promise<LatentDiffError> {
+  let caught: unknown;
+  try {
+    await fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof LatentDiffError, `expected a LatentDiffError, got ${caught}`);
+  return caught;
+}

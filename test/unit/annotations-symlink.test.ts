@@ -22,17 +22,17 @@ function setUp() {
   return { root, shared, ws };
 }
 
-test('edits through a link update its target and keep the link', () => {
+test('edits through a link update its target and keep the link', async () => {
   const { shared, ws } = setUp();
   const target = join(shared, 'annotations.json');
   const empty = AnnotationStore.open(target, ID, { watch: false });
-  empty.upsert(1, { label: 'first' });
+  await empty.upsert(1, { label: 'first' });
   empty.dispose();
   const link = join(ws, 'annotations.json');
   symlinkSync('../../shared/annotations.json', link);
   const store = AnnotationStore.open(link, ID, { watch: false });
   assert.equal(store.get(1)?.label, 'first');
-  store.upsert(2, { label: 'second' });
+  await store.upsert(2, { label: 'second' });
   store.dispose();
   assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still a link');
   const reopened = AnnotationStore.open(target, ID, { watch: false });
@@ -42,14 +42,14 @@ test('edits through a link update its target and keep the link', () => {
   assert.deepEqual(readdirSync(shared), ['annotations.json'], 'none beside the target either');
 });
 
-test('a chain of links, and a link whose target does not exist yet', () => {
+test('a chain of links, and a link whose target does not exist yet', async () => {
   const { shared, ws } = setUp();
   const target = join(shared, 'notes.json');
   const middle = join(shared, 'middle.json');
   symlinkSync(target, middle);
   const link = join(ws, 'annotations.json');
   symlinkSync(middle, link);
-  writeFileAtomic(link, '{"x": 1}\n');
+  await writeFileAtomic(link, '{"x": 1}\n');
   assert.ok(lstatSync(link).isSymbolicLink() && lstatSync(middle).isSymbolicLink());
   assert.equal(readFileSync(target, 'utf8'), '{"x": 1}\n');
 });

@@ -64,16 +64,16 @@ test('the digest is remembered per path, size, mtime and inode, and an edit in p
   assert.notEqual(edited, first);
 });
 
-test('annotations under the former layout identity are found, and an edit files them under the content identity', () => {
+test('annotations under the former layout identity are found, and an edit files them under the content identity', async () => {
   const root = tempDir('identity-annotations');
   const ckpt = loadCrosscoderCheckpoint(writeDLCrosscoder(join(root, 'cc'), { d, D }), { cacheDir: join(root, 'cache') });
   const file = join(root, 'annotations.json');
   const old = AnnotationStore.open(file, ckpt.formerIdentities![0], { watch: false });
-  old.upsert(3, { label: 'from before' });
+  await old.upsert(3, { label: 'from before' });
   old.dispose();
   const store = AnnotationStore.open(file, ckpt.identity, { watch: false, formerIdentities: ckpt.formerIdentities });
   assert.equal(store.get(3)?.label, 'from before');
-  store.upsert(4, { label: 'new' });
+  await store.upsert(4, { label: 'new' });
   store.dispose();
   const saved = JSON.parse(readFileSync(file, 'utf8'));
   assert.deepEqual(Object.keys(saved.crosscoders), [ckpt.identity]);

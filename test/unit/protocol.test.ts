@@ -1,7 +1,8 @@
 /**
- * The webview -> host protocol validator: every well-formed message of each view passes unchanged; wrong
- * shapes, unknown types, extra fields, out-of-range indices and prototype tricks are rejected with a
- * ProtocolError naming the field.
+ * The webview -> host protocol validator: every well-formed message of each view passes unchanged (a
+ * saveAnnotation patch with any non-empty subset of label, notes, status); wrong shapes, unknown types,
+ * extra fields, empty patches, out-of-range indices and prototype tricks are rejected with a ProtocolError
+ * naming the field.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,6 +31,10 @@ test('well-formed messages of each webview pass unchanged', () => {
     { type: 'revealToken', index: 0 },
     { type: 'openEvidence', index: 1 },
     { type: 'request', id: 1, method: 'saveAnnotation', latent: 283, label: 'model turn <b>', notes: 'line 1\nline 2', status: 'confirmed' },
+    { type: 'request', id: 2, method: 'saveAnnotation', latent: 283, label: '' },
+    { type: 'request', id: 3, method: 'saveAnnotation', latent: 283, notes: 'only the notes' },
+    { type: 'request', id: 4, method: 'saveAnnotation', latent: 283, status: 'rejected' },
+    { type: 'request', id: 5, method: 'saveAnnotation', latent: 283, label: 'l', status: 'confirmed' },
   ];
   for (const m of latent) assert.deepEqual(parseLatentMessage(m, limits), m);
 });
@@ -51,6 +56,11 @@ test('wrong shapes are rejected, naming the field', () => {
   rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 1, label: 'x'.repeat(100_001), notes: '', status: 'hypothesis' }, /^message\.label$/);
   rejects(parseLatentMessage, { type: 'request', id: -3, method: 'saveAnnotation', latent: 1, label: 'x', notes: 'y', status: 'hypothesis' }, /^message\.id$/);
   rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 512, label: 'x', notes: 'y', status: 'hypothesis' }, /^message\.latent$/);
+  rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 1 }, /^message$/);
+  rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 1, label: 'x', evidence: [] }, /^message\.evidence$/);
+  rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 1, updatedAt: '2025-01-01' }, /^message\.updatedAt$/);
+  rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', latent: 1, notes: undefined }, /^message\.notes$/);
+  rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', label: 'x' }, /^message\.latent$/);
   rejects(parseLatentMessage, { type: 'request', id: 1, method: 'deleteEverything' }, /^message\.method$/);
   rejects(parseLatentsMessage, { type: 'rowCount', shown: NaN, total: 5 }, /^message\.shown$/);
 });

@@ -1,6 +1,7 @@
 /**
  * The latent page in Chromium with a fake host: numbers and verdict, the "no examples database" state and
- * quantile sections, document activations, the annotation editor's request/reply round trip, and the logit
+ * quantile sections, document activations, the annotation editor's request/reply round trip (a save sends
+ * only the fields changed since the host's last value, checked against the exact message), and the logit
  * effects (base and chat side by side, token strings as text, only for the latent shown).
  */
 import { after, before, test } from 'node:test';
@@ -74,19 +75,35 @@ test('clicking a document token asks the host to reveal it at its index in the a
   assert.deepEqual(sent.filter((m) => m.type === 'revealToken').at(-1), { type: 'revealToken', index: 13 });
 });
 
-test('Save sends a validated-shape request and shows the host reply', async () => {
+/** Clicks Save and returns the request it sent (the n-th request of the page, counting from 0). */
+async function saveRequest(n: number): Promise<Record<string, unknown>> {
+  await view.page.locator('#annotation-save').click();
+  const handle = await view.page.waitForFunction((k) => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'request')[k], n);
+  return (await handle.jsonValue()) as Record<string, unknown>;
+}
+
+test('Save sends only the fields changed since the host\'s last value, and shows the host reply', async () => {
   await view.page.locator('#annotation-label input').fill('model turn, confirmed');
-  await view.page.locator('#annotation-notes textarea').fill('line 1\n<b>line 2</b>');
-  await view.page.locator('#annotation-save').click();
-  const req = await view.page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.find((m) => m.type === 'request')).then((h) => h.jsonValue()) as Record<string, unknown>;
-  assert.deepEqual(req, { type: 'request', id: req.id, method: 'saveAnnotation', latent: 283, label: 'model turn, confirmed', notes: 'line 1\n<b>line 2</b>', status: 'hypothesis' });
-  await view.post({ type: 'reply', id: req.id, ok: true, result: { saved: true } });
+  const first = await saveRequest(0);
+  assert.deepEqual(first, { type: 'request', id: first.id, method: 'saveAnnotation', latent: 283, label: 'model turn, confirmed' }, 'the label only: notes and status were not touched');
+  await view.post({ type: 'reply', id: first.id, ok: true, result: { saved: true } });
   await view.page.locator('#annotation-result', { hasText: 'saved' }).waitFor();
-  await view.page.locator('#annotation-save').click();
-  const second = await view.page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'request')[1]).then((h) => h.jsonValue()) as Record<string, unknown>;
+
+  await view.page.locator('#annotation-notes textarea').fill('line 1\n<b>line 2</b>');
+  const second = await saveRequest(1);
+  assert.deepEqual(second, { type: 'request', id: second.id, method: 'saveAnnotation', latent: 283, notes: 'line 1\n<b>line 2</b>' }, 'the saved label is not sent again');
   const file = '/ws/.latent-diff/annotations.json';
   await view.post({ type: 'reply', id: second.id, ok: false, error: { message: `${file}: is not valid JSON`, file, code: 'invalid-input' } });
   assert.equal(await view.page.locator('#annotation-result').textContent(), `not saved: ${file}: is not valid JSON`);
+
+  const retry = await saveRequest(2);
+  assert.deepEqual({ ...retry, id: 0 }, { type: 'request', id: 0, method: 'saveAnnotation', latent: 283, notes: 'line 1\n<b>line 2</b>' }, 'a failed save is sent again');
+  await view.post({ type: 'reply', id: retry.id, ok: true, result: { saved: true } });
+  await view.page.locator('#annotation-result', { hasText: /^saved$/ }).waitFor();
+
+  await view.page.locator('#annotation-save').click();
+  await view.page.locator('#annotation-result', { hasText: 'no changes to save' }).waitFor();
+  assert.equal((await view.sent()).filter((m) => m.type === 'request').length, 3, 'nothing is sent when nothing changed');
 });
 
 test('evidence links ask the host to open the evidence by index', async () => {

@@ -147,15 +147,24 @@ function annotationEditor(d: LatentDetail): HTMLElement {
     ...ANNOTATION_STATUSES.map((s) => el('vscode-option', { text: s, attrs: { value: s } })));
   const notes = el('vscode-textarea', { attrs: { id: 'annotation-notes', rows: '4', placeholder: 'notes', 'aria-label': 'Notes' } });
   const result = el('span', { class: 'muted', attrs: { id: 'annotation-result', 'aria-live': 'polite' } });
+  /** What the host last had: a save sends only the fields that differ, so another window's edits of the others are kept. */
+  const saved = { label: a?.label ?? '', notes: a?.notes ?? '', status: a?.status ?? 'hypothesis' };
   queueMicrotask(() => {
-    setValue(labelField, a?.label ?? '');
-    setValue(status, a?.status ?? 'hypothesis');
-    setValue(notes, a?.notes ?? '');
+    setValue(labelField, saved.label);
+    setValue(status, saved.status);
+    setValue(notes, saved.notes);
   });
   const save = button('Save annotation', async () => {
+    const shown = { label: valueOf(labelField), notes: valueOf(notes), status: valueOf(status) as AnnotationStatus };
+    const patch = Object.fromEntries(Object.entries(shown).filter(([k, v]) => saved[k as keyof typeof saved] !== v)) as Partial<typeof shown>;
+    if (Object.keys(patch).length === 0) {
+      result.textContent = 'no changes to save';
+      return;
+    }
     result.textContent = 'saving…';
     try {
-      await host.request(SaveAnnotation, { latent: d.latent, label: valueOf(labelField), notes: valueOf(notes), status: valueOf(status) as AnnotationStatus });
+      await host.request(SaveAnnotation, { latent: d.latent, ...patch });
+      Object.assign(saved, patch);
       result.textContent = 'saved';
     } catch (e) {
       result.textContent = `not saved: ${(e as Error).message}`;

@@ -3,15 +3,17 @@
  *
  * Every change is written at once, under a lock, by re-reading the file and applying the change to what is on
  * disk now: records that another window wrote since our last read are kept, and a patch to a latent that the
- * other window also changed only replaces the fields it names. A malformed file is reported (`error`) and the
- * store goes read-only until the file is fixed: it is never overwritten. External changes (git pull, another
- * window) are picked up by watching the folder.
+ * other window also changed only replaces the fields it names. Changes are asynchronous (waiting for another
+ * window's lock never blocks the thread) and this store applies its own in the order they were made. A
+ * malformed file is reported (`error`) and the store goes read-only until the file is fixed: it is never
+ * overwritten. External changes (git pull, another window) are picked up by watching the folder.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { LatentDiffError } from '../errors';
-import { readTextIfExists, withFileLock, writeFileAtomic } from './atomic-file';
+import { readTextIfExists, writeFileAtomic } from './atomic-file';
 import { annotationsToCsv, annotationsToJson, labelsToJson, parseCsvImport, parseJsonImport, type ImportedAnnotation } from './exchange';
+import { withFileLock, type LockTiming } from './file-lock';
 import { parseAnnotationFile, recordJson, serializeAnnotationFile } from './file-format';
 import { checkEvidence, checkLatent, checkStatus } from './record-check';
 import type { Annotation, AnnotationFileData, AnnotationPatch, AnnotationRecord, AnnotationSection, Evidence } from './types';
@@ -35,6 +37,8 @@ export interface AnnotationStoreOptions {
    * identity, the first of these it has is read, and the next edit moves it to the current identity.
    */
   formerIdentities?: readonly string[];
+  /** How long to wait for another writer's lock and when a lock is stale (tests). */
+  lockTiming?: LockTiming;
 }
 
 export interface ImportSummary {
@@ -60,6 +64,8 @@ export class AnnotationStore {
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(e: AnnotationChange) => void>();
   private disposed = false;
+  /** The last change queued: the next one starts when it has settled. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly filePath: string,
@@ -93,23 +99,24 @@ export class AnnotationStore {
     return [...this.section.keys()].sort((a, b) => a - b).map((l) => copyRecord(l, this.section.get(l)!));
   }
 
-  upsert(latent: number, patch: AnnotationPatch): Annotation {
+  /** Sets the fields the patch names (undefined ones are left as they are on disk). */
+  async upsert(latent: number, patch: AnnotationPatch): Promise<Annotation> {
     checkLatent(latent, this.filePath);
     const clean: AnnotationPatch = {};
     if (patch.label !== undefined) clean.label = this.checkText(patch.label, 'label');
     if (patch.notes !== undefined) clean.notes = this.checkText(patch.notes, 'notes');
     if (patch.status !== undefined) clean.status = checkStatus(patch.status, this.filePath, 'status');
-    this.commit((section, now) => {
+    await this.commit((section, now) => {
       section.set(latent, { ...(section.get(latent) ?? emptyRecord(now)), ...clean, updatedAt: now });
       return [latent];
     });
     return this.get(latent)!;
   }
 
-  addEvidence(latent: number, evidence: Evidence): Annotation {
+  async addEvidence(latent: number, evidence: Evidence): Promise<Annotation> {
     checkLatent(latent, this.filePath);
     const ev = checkEvidence(evidence, this.filePath, 'evidence');
-    this.commit((section, now) => {
+    await this.commit((section, now) => {
       const r = section.get(latent) ?? emptyRecord(now);
       section.set(latent, { ...r, evidence: [...r.evidence, ev], updatedAt: now });
       return [latent];
@@ -118,10 +125,10 @@ export class AnnotationStore {
   }
 
   /** Returns whether there was a record to remove. */
-  remove(latent: number): boolean {
+  async remove(latent: number): Promise<boolean> {
     checkLatent(latent, this.filePath);
     let removed = false;
-    this.commit((section) => {
+    await this.commit((section) => {
       removed = section.delete(latent);
       return removed ? [latent] : [];
     });
@@ -153,14 +160,14 @@ export class AnnotationStore {
   }
 
   /** Imports our format or the paper's hand labels; `source` names the imported file in error messages. */
-  importJson(text: string, source = 'imported JSON'): ImportSummary {
+  async importJson(text: string, source = 'imported JSON'): Promise<ImportSummary> {
     const parsed = parseJsonImport(text, this.crosscoderIdentity, source);
-    return { imported: this.applyImport(parsed.records), source: parsed.source };
+    return { imported: await this.applyImport(parsed.records), source: parsed.source };
   }
 
-  importCsv(text: string, source = 'imported CSV'): ImportSummary {
+  async importCsv(text: string, source = 'imported CSV'): Promise<ImportSummary> {
     const parsed = parseCsvImport(text, source);
-    return { imported: this.applyImport(parsed.records), source: parsed.source };
+    return { imported: await this.applyImport(parsed.records), source: parsed.source };
   }
 
   dispose(): void {
@@ -177,9 +184,9 @@ export class AnnotationStore {
   }
 
   /** Imported fields replace ours; imported evidence is added unless already present. One write for all. */
-  private applyImport(records: ImportedAnnotation[]): number {
+  private async applyImport(records: ImportedAnnotation[]): Promise<number> {
     if (records.length === 0) return 0;
-    this.commit((section, now) => {
+    await this.commit((section, now) => {
       for (const rec of records) {
         const r = section.get(rec.latent) ?? emptyRecord(now);
         const seen = new Set(r.evidence.map((e) => JSON.stringify(e)));
@@ -197,14 +204,21 @@ export class AnnotationStore {
     return records.length;
   }
 
+  /** Queues the change after this store's earlier ones. */
+  private commit(mutate: Mutation): Promise<void> {
+    const run = this.queue.then(() => this.commitNow(mutate));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Read the file, apply the mutation to what is on disk, write atomically: all under the lock. */
-  private commit(mutate: Mutation): void {
+  private async commitNow(mutate: Mutation): Promise<void> {
     if (this.disposed) throw new Error('the annotation store is disposed');
     if (this.problem) throw this.problem;
     let external: number[] = [];
     let changed: number[] = [];
     try {
-      withFileLock(this.filePath, () => {
+      await withFileLock(this.filePath, async () => {
         const text = readTextIfExists(this.filePath);
         const data = text === undefined ? { crosscoders: new Map() } : parseAnnotationFile(text, this.filePath);
         const [key, found] = this.sectionIn(data);
@@ -214,10 +228,10 @@ export class AnnotationStore {
         data.crosscoders.delete(key);
         data.crosscoders.set(this.crosscoderIdentity, section);
         const out = serializeAnnotationFile(data);
-        if (changed.length > 0) writeFileAtomic(this.filePath, out);
+        if (changed.length > 0) await writeFileAtomic(this.filePath, out);
         this.section = section;
         this.lastText = changed.length > 0 ? out : text;
-      });
+      }, this.options.lockTiming);
     } catch (e) {
       if (e instanceof LatentDiffError && e.code === 'malformed-annotations') {
         this.problem = e;

@@ -4,21 +4,12 @@
  * process is gone (killed run, same host) is stale and is broken by renaming it away, so two processes that
  * find it stale at once cannot both take the folder. Whoever takes the lock removes a killed run's temporary files.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LatentDiffError } from '../../errors';
+import { breakLockFile, createLockFile, ownerGone, readLockFile, releaseLockFile } from '../../lock-file';
 
 const LOCK_FILE = 'stats.lock';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Temporary files (`NAME.tmp-PID`) of a run that was killed mid-write: with the lock held, no one else is writing them. */
 function removeLeftovers(out: string): void {
@@ -38,33 +29,16 @@ export function lockOutputFolder(out: string): () => void {
   mkdirSync(out, { recursive: true });
   const lock = join(out, LOCK_FILE);
   for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, `${process.pid} ${hostname()}\n`);
-      closeSync(fd);
+    const token = createLockFile(lock);
+    if (token !== undefined) {
       removeLeftovers(out);
-      return () => rmSync(lock, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new LatentDiffError(lock, `cannot create the lock file (${(e as NodeJS.ErrnoException).code ?? e})`, 'write-failed');
+      return () => releaseLockFile(lock, token);
     }
-    let owner = '';
-    try {
-      owner = readFileSync(lock, 'utf8').trim();
-    } catch {
-      continue; // released meanwhile
+    const seen = readLockFile(lock);
+    if (!seen) continue; // released meanwhile
+    if (ownerGone(seen) !== true || attempt > 3) {
+      throw new LatentDiffError(out, `another statistics run (process ${seen.owner?.pid ?? '?'} on ${seen.owner?.host ?? 'an unknown host'}) is writing this folder; wait for it, or delete ${lock} if that run is gone`, 'locked');
     }
-    const [pidText, host] = owner.split(' ');
-    const pid = Number(pidText);
-    const stale = host === hostname() && Number.isInteger(pid) && pid > 0 && !processAlive(pid);
-    if (!stale || attempt > 3) {
-      throw new LatentDiffError(out, `another statistics run (process ${pidText || '?'} on ${host || 'an unknown host'}) is writing this folder; wait for it, or delete ${lock} if that run is gone`, 'locked');
-    }
-    try {
-      const aside = `${lock}.stale-${process.pid}`;
-      renameSync(lock, aside);
-      rmSync(aside, { force: true });
-    } catch {
-      // another process broke it first; try again
-    }
+    breakLockFile(lock, seen); // if another process broke it first, the next attempt sees who holds it now
   }
 }
