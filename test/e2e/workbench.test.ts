@@ -1,7 +1,8 @@
 /**
  * End to end in a real VS Code (code-server) driven through its UI in headless Chromium. One session, steps
  * in order, like a user: analyse a sample prompt, inspect the token panel and the latents sidebar, annotate a
- * latent, reload the window, find the annotation still there. Screenshots of each step: test-output/e2e/.
+ * latent, reload the window, find the annotation still there, see a latent's logit effects (the demo's planted
+ * <end_of_turn> readout). Screenshots of each step: test-output/e2e/.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -142,6 +143,19 @@ test('after Reload Window the annotations are still in the file and in the UI', 
   await frame.locator('h2.title', { hasText: 'model turn (e2e)' }).waitFor();
   assert.equal(await frame.locator('#annotation-label input').inputValue(), 'model turn (e2e)');
   await s.shot('after-reload');
+});
+
+test('the latent page lists each model\'s logit effects: the template latent promotes <end_of_turn> in the chat model', async () => {
+  await runCommand(s.page, 'Latent Diff: Show Latent...');
+  await answerInput(s.page, 'Show Latent', String(TEMPLATE));
+  const frame = await webviewFrame(s.page, '#annotation-label');
+  await frame.locator('h2.title', { hasText: 'chat template tokens' }).waitFor();
+  const rows = (model: string) => frame.locator(`.logit-${model} tbody tr`);
+  await rows('chat').first().waitFor({ timeout: 120_000 });
+  for (const model of ['base', 'chat']) assert.equal(await rows(model).count(), 20, `${model}: 10 promoted and 10 suppressed tokens`);
+  assert.equal(await rows('chat').first().locator('code').textContent(), JSON.stringify('<end_of_turn>'));
+  assert.notEqual(await rows('base').first().locator('code').textContent(), JSON.stringify('<end_of_turn>'));
+  await s.shot('latent-page-logit-effects');
 });
 
 test('overview: re-analysed after the reload, sidebar unfiltered, latent page beside', async () => {
