@@ -127,6 +127,21 @@ test('the latents sidebar filters its rows', async () => {
   assert.deepEqual(await visibleRows.locator('.c-id').allTextContents(), [`#${MODEL_TURN}`], 'the list shows exactly the filtered rows');
 });
 
+test('the latent page lists each model\'s logit effects: the template latent promotes <end_of_turn> in the chat model', async () => {
+  await runCommand(s.page, 'Latent Diff: Show Latent...');
+  await answerInput(s.page, 'Show Latent', String(TEMPLATE));
+  const frame = await webviewFrame(s.page, `h2.title:text-matches("^Latent #${TEMPLATE}( |$)")`);
+  const rows = (model: string) => frame.locator(`.logit-${model} tbody tr`);
+  await rows('chat').first().waitFor({ timeout: 120_000 });
+  for (const model of ['base', 'chat']) assert.equal(await rows(model).count(), 20, `${model}: 10 promoted and 10 suppressed tokens`);
+  assert.equal(await rows('chat').first().locator('code').textContent(), JSON.stringify('<end_of_turn>'));
+  assert.notEqual(await rows('base').first().locator('code').textContent(), JSON.stringify('<end_of_turn>'));
+  await s.shot('latent-page-logit-effects');
+  // Closed again, so that the reload below restores only the page the later steps look at.
+  await runCommand(s.page, 'View: Close Editor');
+  await waitForState('the logit-effects page closed', (x) => !x.latentPages.includes(TEMPLATE) && x);
+});
+
 test('after Reload Window the annotations are still in the file and in the UI', async () => {
   const before = await state();
   const pid = await s.probe.waitReady();
@@ -143,19 +158,6 @@ test('after Reload Window the annotations are still in the file and in the UI', 
   await frame.locator('h2.title', { hasText: 'model turn (e2e)' }).waitFor();
   assert.equal(await frame.locator('#annotation-label input').inputValue(), 'model turn (e2e)');
   await s.shot('after-reload');
-});
-
-test('the latent page lists each model\'s logit effects: the template latent promotes <end_of_turn> in the chat model', async () => {
-  await runCommand(s.page, 'Latent Diff: Show Latent...');
-  await answerInput(s.page, 'Show Latent', String(TEMPLATE));
-  const frame = await webviewFrame(s.page, '#annotation-label');
-  await frame.locator('h2.title', { hasText: 'chat template tokens' }).waitFor();
-  const rows = (model: string) => frame.locator(`.logit-${model} tbody tr`);
-  await rows('chat').first().waitFor({ timeout: 120_000 });
-  for (const model of ['base', 'chat']) assert.equal(await rows(model).count(), 20, `${model}: 10 promoted and 10 suppressed tokens`);
-  assert.equal(await rows('chat').first().locator('code').textContent(), JSON.stringify('<end_of_turn>'));
-  assert.notEqual(await rows('base').first().locator('code').textContent(), JSON.stringify('<end_of_turn>'));
-  await s.shot('latent-page-logit-effects');
 });
 
 test('overview: re-analysed after the reload, sidebar unfiltered, latent page beside', async () => {
