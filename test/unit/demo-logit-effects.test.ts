@@ -172,6 +172,7 @@ test('bad "unembedding" fields: clear errors naming bundle.json and the field', 
       j.base.unembedding = 'unembedding';
     }, /field "base\.unembedding".*no "secondHalf"/);
     expectBundleError((j) => (j.base.unembedding = 42), /field "base\.unembedding".*should be an object/);
+    expectBundleError((j) => (j.base = { name: 'gemma', hf: DEMO, unembedding: 'w' }), /field "base\.unembedding".*is for ONNX-file models/);
     expectBundleError((j) => (j.base.unembedding = { safetensors: 'missing.safetensors', tensor: 'w' }), /field "base\.unembedding\.safetensors".*not found/);
     writeSafetensors(join(dir, 'u.safetensors'), { w: { dtype: 'F32', shape: [10, 63], data: new Float32Array(630) }, ids: { dtype: 'I32', shape: [2, 2], data: new Int32Array(4) } });
     expectBundleError((j) => (j.base.unembedding = { safetensors: 'u.safetensors', tensor: 'ids' }), /field "base\.unembedding\.tensor".*dtype I32/);

@@ -149,6 +149,7 @@ function modelSource(f: BundleFields, json: JsonObject, role: 'base' | 'chat', l
     throw f.fail(role, hasOnnx ? 'give either "onnx" or "hf", not both' : 'needs "onnx" (an ONNX file) or "hf" (a Hugging Face model folder)', 'missing-field');
   }
   if (hasHf) {
+    if (m.unembedding !== undefined && m.unembedding !== null) throw f.fail(`${role}.unembedding`, 'is for ONNX-file models: a Hugging Face folder\'s unembedding is read from the folder (its tied embedding or lm_head.weight)');
     const dir = f.path(m, 'hf', `${role}.hf`, 'folder');
     checkHfFolder(f, role, dir, layer, dModel);
     return { kind: 'hf', name, dir };
