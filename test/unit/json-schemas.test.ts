@@ -26,7 +26,7 @@ test('package.json registers both schemas, and they exist', () => {
 });
 
 test('the demo bundle and the paper bundles of docs/real-models.md are valid bundles', () => {
-  const demo = JSON.parse(readFileSync(join(ROOT, 'models/demo/bundle.json'), 'utf8'));
+  const demo = JSON.parse(readFileSync(join(ROOT, 'models/demo/bundle.json'), 'utf8')) as Record<string, any>;
   assert.ok(bundleValid(demo), JSON.stringify(bundleValid.errors));
   assert.ok(bundleValid({ ...demo, chat: { ...demo.chat, unembedding: { safetensors: 'u.safetensors', tensor: 'lm_head.weight' } } }), JSON.stringify(bundleValid.errors));
   const docs = readFileSync(join(ROOT, 'docs/real-models.md'), 'utf8');
