@@ -14,7 +14,7 @@ import { CONCEPTS, DESIGN, PLANTED } from './demo-design';
 import { demoDatasetLines } from './demo-dataset';
 import { buildDemoModel, type HashParams, type ModelWeights, type TokenCodes } from './demo-models';
 import { BEHAVIOUR, NEWLINE } from './demo-behaviour';
-import { buildSecondHalf, type Successors } from './demo-second-half';
+import { buildSecondHalf, UNEMBEDDING, type Successors } from './demo-second-half';
 import { GemmaTokenizer } from '../extension/engine/text/tokenizer';
 
 const HERE = dirname(new URL(import.meta.url).pathname);
@@ -193,8 +193,8 @@ export function generateDemo(outDir: string): void {
     layer: DESIGN.layer,
     dModel: d,
     contextWindow: DESIGN.contextWindow,
-    base: { name: 'demo-base', onnx: 'base.onnx', output: 'resid', inputs: { inputIds: 'input_ids' }, secondHalf: { onnx: 'base-second-half.onnx', input: 'resid', output: 'logits' } },
-    chat: { name: 'demo-chat', onnx: 'chat.onnx', output: 'resid', inputs: { inputIds: 'input_ids' }, secondHalf: { onnx: 'chat-second-half.onnx', input: 'resid', output: 'logits' } },
+    base: { name: 'demo-base', onnx: 'base.onnx', output: 'resid', inputs: { inputIds: 'input_ids' }, secondHalf: { onnx: 'base-second-half.onnx', input: 'resid', output: 'logits' }, unembedding: UNEMBEDDING },
+    chat: { name: 'demo-chat', onnx: 'chat.onnx', output: 'resid', inputs: { inputIds: 'input_ids' }, secondHalf: { onnx: 'chat-second-half.onnx', input: 'resid', output: 'logits' }, unembedding: UNEMBEDDING },
     tokenizer: { json: 'tokenizer.json', config: 'tokenizer_config.json', chatTemplate: 'builtin:gemma2' },
     crosscoder: 'crosscoder',
   };

@@ -18,6 +18,11 @@ export function steerLatent(latent: number): void {
   void vscode.commands.executeCommand(GENERATE_STEERED_COMMAND, { latent });
 }
 
+/** The latents sidebar's steer action: the steered generation with these latents and strengths, at once. */
+export function steerLatents(steer: SteerSpec[]): void {
+  void vscode.commands.executeCommand(GENERATE_STEERED_COMMAND, { steer });
+}
+
 /** The graph computes this many top latents per generated token. */
 const MAX_TOP_K = 32;
 

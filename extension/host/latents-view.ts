@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { Channel } from '../engine/channel/channel';
-import type { HostToLatents, LatentsToHost } from '../protocol/messages';
+import type { HostToLatents, LatentsToHost, SteerEntry } from '../protocol/messages';
 import { parseLatentsMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
 import type { Session } from './session';
@@ -16,6 +16,7 @@ export const LATENTS_VIEW_ID = 'latentDiff.latents';
 
 export interface LatentsViewActions {
   openLatent(latent: number): void;
+  steerLatents(steer: SteerEntry[]): void;
 }
 
 export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -71,6 +72,9 @@ export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposabl
         return undefined;
       case 'openLatent':
         this.actions.openLatent(m.latent);
+        return undefined;
+      case 'steerLatents':
+        this.actions.steerLatents(m.steer);
         return undefined;
       case 'rowCount':
         this.rowCount = { shown: m.shown, total: m.total };

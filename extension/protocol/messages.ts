@@ -132,7 +132,15 @@ export type LatentsToHost =
   | { type: 'ready' }
   | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
   | { type: 'openLatent'; latent: number }
-  | { type: 'rowCount'; shown: number; total: number };
+  | { type: 'rowCount'; shown: number; total: number }
+  /** Steered generation with these latents and strengths (a row's steer button, or the highlighted latents). */
+  | { type: 'steerLatents'; steer: SteerEntry[] };
+
+/** One latent to steer with: strength x max activation x its chat decoder direction (method.md section 9). */
+export interface SteerEntry {
+  latent: number;
+  strength: number;
+}
 
 // ---------------------------------------------------------------- latent page
 

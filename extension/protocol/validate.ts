@@ -65,6 +65,29 @@ const text: Check<string> = (v, path) => {
   return v;
 };
 
+const finiteNumber: Check<number> = (v, path) => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(path, 'must be a finite number');
+  return v;
+};
+
+/** Steering requests carry at most this many latents. */
+export const MAX_STEER_LATENTS = 64;
+
+/** A non-empty list of {latent, strength} with distinct latents in range and finite strengths. */
+function steerList(l: MessageLimits): Check<{ latent: number; strength: number }[]> {
+  return (v, path) => {
+    if (!Array.isArray(v) || v.length === 0) fail(path, 'must be a non-empty array');
+    if (v.length > MAX_STEER_LATENTS) fail(path, `has ${v.length} entries; at most ${MAX_STEER_LATENTS}`);
+    const out = v.map((e, i) => object(e, `${path}[${i}]`, { latent: latentId(l), strength: finiteNumber }));
+    const seen = new Set<number>();
+    out.forEach((e, i) => {
+      if (seen.has(e.latent)) fail(`${path}[${i}].latent`, `repeats latent ${e.latent}`);
+      seen.add(e.latent);
+    });
+    return out;
+  };
+}
+
 function literal<T extends string | number>(...values: T[]): Check<T> {
   return (v, path) => {
     if (!values.includes(v as T)) fail(path, `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`);
@@ -154,6 +177,7 @@ const LATENTS: Variants = {
   highlightLatent: (l) => ({ latent: latentId(l), slot }),
   openLatent: (l) => ({ latent: latentId(l) }),
   rowCount: () => ({ shown: nonNegativeInt, total: nonNegativeInt }),
+  steerLatents: (l) => ({ steer: steerList(l) }),
   ...REQUEST,
 };
 

@@ -1,7 +1,8 @@
 /**
  * End to end in a real VS Code (code-server) driven through its UI in headless Chromium. One session, steps
  * in order, like a user: analyse a sample prompt, inspect the token panel and the latents sidebar, annotate a
- * latent, reload the window, find the annotation still there. Screenshots of each step: test-output/e2e/.
+ * latent, reload the window, find the annotation still there, see a latent's logit effects (the demo's planted
+ * <end_of_turn> readout). Screenshots of each step: test-output/e2e/.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -124,6 +125,21 @@ test('the latents sidebar filters its rows', async () => {
   await visibleRows.filter({ hasText: `#${MODEL_TURN}` }).first().waitFor();
   await s.shot('sidebar-filtered');
   assert.deepEqual(await visibleRows.locator('.c-id').allTextContents(), [`#${MODEL_TURN}`], 'the list shows exactly the filtered rows');
+});
+
+test('the latent page lists each model\'s logit effects: the template latent promotes <end_of_turn> in the chat model', async () => {
+  await runCommand(s.page, 'Latent Diff: Show Latent...');
+  await answerInput(s.page, 'Show Latent', String(TEMPLATE));
+  const frame = await webviewFrame(s.page, `h2.title:text-matches("^Latent #${TEMPLATE}( |$)")`);
+  const rows = (model: string) => frame.locator(`.logit-${model} tbody tr`);
+  await rows('chat').first().waitFor({ timeout: 120_000 });
+  for (const model of ['base', 'chat']) assert.equal(await rows(model).count(), 20, `${model}: 10 promoted and 10 suppressed tokens`);
+  assert.equal(await rows('chat').first().locator('code').textContent(), JSON.stringify('<end_of_turn>'));
+  assert.notEqual(await rows('base').first().locator('code').textContent(), JSON.stringify('<end_of_turn>'));
+  await s.shot('latent-page-logit-effects');
+  // Closed again, so that the reload below restores only the page the later steps look at.
+  await runCommand(s.page, 'View: Close Editor');
+  await waitForState('the logit-effects page closed', (x) => !x.latentPages.includes(TEMPLATE) && x);
 });
 
 test('after Reload Window the annotations are still in the file and in the UI', async () => {

@@ -134,6 +134,7 @@ test('bad input: not a user turn, non-finite strength, latent out of range, bad 
   json.chat.onnx = join(DEMO, json.chat.onnx);
   json.base.secondHalf.onnx = join(DEMO, json.base.secondHalf.onnx);
   delete json.chat.secondHalf;
+  delete json.chat.unembedding;
   json.tokenizer.json = join(DEMO, json.tokenizer.json);
   json.tokenizer.config = join(DEMO, json.tokenizer.config);
   json.crosscoder = join(DEMO, json.crosscoder);

@@ -26,8 +26,9 @@ test('package.json registers both schemas, and they exist', () => {
 });
 
 test('the demo bundle and the paper bundles of docs/real-models.md are valid bundles', () => {
-  const demo = JSON.parse(readFileSync(join(ROOT, 'models/demo/bundle.json'), 'utf8'));
+  const demo = JSON.parse(readFileSync(join(ROOT, 'models/demo/bundle.json'), 'utf8')) as Record<string, any>;
   assert.ok(bundleValid(demo), JSON.stringify(bundleValid.errors));
+  assert.ok(bundleValid({ ...demo, chat: { ...demo.chat, unembedding: { safetensors: 'u.safetensors', tensor: 'lm_head.weight' } } }), JSON.stringify(bundleValid.errors));
   const docs = readFileSync(join(ROOT, 'docs/real-models.md'), 'utf8');
   const blocks = [...docs.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1])).filter((j) => j.schemaVersion);
   assert.ok(blocks.length >= 2);
@@ -44,6 +45,8 @@ test('a bundle.json that is not a Latent Diff bundle is left alone; broken bundl
     ['neither hf nor onnx', { ...demo, chat: { name: 'chat' } }],
     ['schema 2.0', { ...demo, schemaVersion: '2.0' }],
     ['no tokenizer', Object.fromEntries(Object.entries(demo).filter(([k]) => k !== 'tokenizer'))],
+    ['an unembedding without its tensor', { ...demo, chat: { ...demo.chat, unembedding: { safetensors: 'u.safetensors' } } }],
+    ['an unembedding on a Hugging Face folder', { ...demo, base: { name: 'base', hf: '../models/gemma-2-2b', unembedding: 'w' } }],
   ];
   for (const [what, b] of broken) assert.equal(bundleValid(b), false, what);
 });

@@ -25,7 +25,10 @@ test('well-formed messages of each webview pass unchanged', () => {
     { type: 'request', id: 7, method: 'saveAnnotation', latent: 3, label: '', notes: '', status: 'rejected' },
   ];
   for (const m of tokens) assert.deepEqual(parseTokensMessage(m, limits), m);
-  const latents = [{ type: 'ready' }, { type: 'highlightLatent', latent: 5, slot: 0 }, { type: 'openLatent', latent: 9 }, { type: 'rowCount', shown: 3, total: 512 }];
+  const latents = [
+    { type: 'ready' }, { type: 'highlightLatent', latent: 5, slot: 0 }, { type: 'openLatent', latent: 9 }, { type: 'rowCount', shown: 3, total: 512 },
+    { type: 'steerLatents', steer: [{ latent: 511, strength: -2.5 }, { latent: 0, strength: 0 }] },
+  ];
   for (const m of latents) assert.deepEqual(parseLatentsMessage(m, limits), m);
   const latent = [
     { type: 'revealToken', index: 0 },
@@ -63,6 +66,18 @@ test('wrong shapes are rejected, naming the field', () => {
   rejects(parseLatentMessage, { type: 'request', id: 1, method: 'saveAnnotation', label: 'x' }, /^message\.latent$/);
   rejects(parseLatentMessage, { type: 'request', id: 1, method: 'deleteEverything' }, /^message\.method$/);
   rejects(parseLatentsMessage, { type: 'rowCount', shown: NaN, total: 5 }, /^message\.shown$/);
+});
+
+test('steering from the sidebar: finite strengths, distinct latents in range, a non-empty bounded list', () => {
+  for (const strength of [NaN, Infinity, -Infinity, '1', null]) rejects(parseLatentsMessage, { type: 'steerLatents', steer: [{ latent: 3, strength }] }, /^message\.steer\[0\]\.strength$/);
+  rejects(parseLatentsMessage, { type: 'steerLatents', steer: [{ latent: 3, strength: 1 }, { latent: 512, strength: 1 }] }, /^message\.steer\[1\]\.latent$/);
+  rejects(parseLatentsMessage, { type: 'steerLatents', steer: [{ latent: 3, strength: 1 }, { latent: 3, strength: 2 }] }, /^message\.steer\[1\]\.latent$/);
+  rejects(parseLatentsMessage, { type: 'steerLatents', steer: [{ latent: 3 }] }, /^message\.steer\[0\]\.strength$/);
+  rejects(parseLatentsMessage, { type: 'steerLatents', steer: [{ latent: 3, strength: 1, on: 'all' }] }, /^message\.steer\[0\]\.on$/);
+  rejects(parseLatentsMessage, { type: 'steerLatents', steer: [] }, /^message\.steer$/);
+  rejects(parseLatentsMessage, { type: 'steerLatents', steer: { latent: 3, strength: 1 } }, /^message\.steer$/);
+  rejects(parseLatentsMessage, { type: 'steerLatents', steer: Array.from({ length: 65 }, (_, latent) => ({ latent, strength: 1 })) }, /^message\.steer$/);
+  rejects(parseTokensMessage, { type: 'steerLatents', steer: [{ latent: 3, strength: 1 }] }, /^message\.type$/);
 });
 
 test('indices outside the current data are rejected', () => {

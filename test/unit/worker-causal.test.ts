@@ -2,8 +2,9 @@
  * The inference worker's causal requests through its client (dist/worker.js from `npm run build`) on the demo
  * bundle, against its ground truth (ground-truth.json, behaviour): `kl` (the patching experiment: the robust
  * latents recover the chat model), `divergence` (after "<start_of_turn>model\n" each model's top next token
- * is the first token of its planted answer, and they disagree there), and `logitEffects` refused with a clear
- * error for models that do not expose an unembedding (the demo's second halves compute their logits in-graph).
+ * is the first token of its planted answer, and they disagree there), and `logitEffects` (through the
+ * unembedding bundle.json names: the template latent's chat decoder promotes <end_of_turn> first, the readout
+ * its steering entry relies on; a latent out of range is refused).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,7 +42,12 @@ test('worker: kl, divergence and logitEffects on the demo bundle', async () => {
     assert.ok(div.kl[t] > 1, `the models disagree where the answers start (${div.kl[t]})`);
     assert.ok(div.chatTopProbs[t * 3] > 0.5 && div.chatTopProbs[t * 3] <= 1);
 
-    await assert.rejects(client.logitEffects(3), (e: unknown) => e instanceof Error && /does not expose its unembedding/.test(e.message));
+    const template = truth.behaviour.steering[0];
+    const effects = await client.logitEffects(template.latent, 10);
+    assert.equal(effects.latent, template.latent);
+    for (const m of ['base', 'chat'] as const) assert.deepEqual([effects[m].promoted.length, effects[m].suppressed.length], [10, 10]);
+    assert.equal(effects.chat.promoted[0].id, template.ids[0]);
+    await assert.rejects(client.logitEffects(truth.dictSize), (e: unknown) => e instanceof Error && /latent 512 does not exist/.test(e.message));
     await assert.rejects(client.kl(text, 'chat.json', { latentLists: [[1e6]] }), (e: unknown) => e instanceof Error && /latent 1000000 does not exist/.test(e.message));
   } finally {
     client.dispose();

@@ -1,11 +1,13 @@
 /**
  * The latents sidebar in Chromium with a fake host: a 73,728-latent table in the virtualised list; row
  * counts before/after filters against an independent count; sort orders against an independent sort;
- * clicks reach the host; no CSP violation.
+ * clicks reach the host; a row's steer button and "Steer with highlighted" post steering requests that the
+ * host's protocol validator accepts (and none for a strength that is not a number); no CSP violation.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
+import { parseLatentsMessage } from '../../extension/protocol/validate';
 import { launchBrowser, openWebview, type WebviewPage } from './harness';
 import { PAPER_DICT_SIZE, makeTable, tableMessage } from './fixtures';
 
@@ -131,6 +133,43 @@ test('clicking a row asks the host to highlight that latent; shift-click for the
   const sent = await view.sent();
   const clicks = sent.filter((m) => m.type === 'highlightLatent').slice(-2);
   assert.deepEqual(clicks, [{ type: 'highlightLatent', latent: first, slot: 0 }, { type: 'highlightLatent', latent: first, slot: 1 }]);
+});
+
+test('a row\'s steer button asks the host to steer with that latent at the typed strength, without highlighting it', async () => {
+  const first = (await renderedIds())[0];
+  const before = (await view.sent()).length;
+  await view.page.locator('#steer-strength input').fill('-2.5');
+  await view.page.locator(`.vrow[data-id="${first}"] .row-steer`).click();
+  const posted = (await view.sent()).slice(before);
+  assert.deepEqual(posted.filter((m) => m.type !== 'rowCount'), [{ type: 'steerLatents', steer: [{ latent: first, strength: -2.5 }] }]);
+  assert.deepEqual(parseLatentsMessage(posted.at(-1), { dictSize: PAPER_DICT_SIZE, tokens: 0, evidence: 0 }), posted.at(-1));
+  assert.equal(await view.page.locator('#steer-problem').textContent(), '');
+});
+
+test('a strength that is not a number posts nothing and says why; an empty field steers at 1', async () => {
+  const first = (await renderedIds())[0];
+  await view.page.locator('#steer-strength input').fill('strong');
+  const before = (await view.sent()).length;
+  await view.page.locator(`.vrow[data-id="${first}"] .row-steer`).click();
+  assert.deepEqual((await view.sent()).slice(before).filter((m) => m.type === 'steerLatents'), []);
+  assert.match((await view.page.locator('#steer-problem').textContent()) ?? '', /finite number, got "strong"/);
+  await view.page.locator('#steer-strength input').fill('');
+  await view.page.locator(`.vrow[data-id="${first}"] .row-steer`).click();
+  assert.deepEqual((await view.sent()).at(-1), { type: 'steerLatents', steer: [{ latent: first, strength: 1 }] });
+});
+
+test('"Steer with highlighted" steers with the highlighted latents (the multi-selection)', async () => {
+  await view.post({ type: 'highlighted', latents: [] });
+  const before = (await view.sent()).length;
+  await view.page.locator('#steer-highlighted').click();
+  assert.deepEqual((await view.sent()).slice(before).filter((m) => m.type === 'steerLatents'), []);
+  assert.match((await view.page.locator('#steer-problem').textContent()) ?? '', /Highlight a latent first/);
+  await view.post({ type: 'highlighted', latents: [12, 40] });
+  await view.page.locator('#steer-strength input').fill('0.5');
+  await view.page.locator('#steer-highlighted').click();
+  const last = (await view.sent()).at(-1);
+  assert.deepEqual(last, { type: 'steerLatents', steer: [{ latent: 12, strength: 0.5 }, { latent: 40, strength: 0.5 }] });
+  assert.deepEqual(parseLatentsMessage(last, { dictSize: PAPER_DICT_SIZE, tokens: 0, evidence: 0 }), last);
 });
 
 test('the ν scatter draws when opened, and clicking a point opens that latent', async () => {

@@ -43,7 +43,8 @@ const header = el('div', { class: 'vrow vheader' },
   el('span', { class: 'c-id', text: 'latent' }), el('span', { class: 'c-badge', text: 'verdict' }),
   el('span', { class: 'c-num', text: 'Δnorm', title: 'Δnorm, paper convention: 1 = chat-only, 0 = base-only' }),
   el('span', { class: 'c-num', text: 'ν^ε' }), el('span', { class: 'c-num', text: 'ν^r' }),
-  el('span', { class: 'c-num', text: 'doc', title: 'max activation in the analysed document' }), el('span', { class: 'c-label', text: 'label' }));
+  el('span', { class: 'c-num', text: 'doc', title: 'max activation in the analysed document' }), el('span', { class: 'c-label', text: 'label' }),
+  el('span', { class: 'c-steer' }));
 const list = new VirtualList({
   rowHeight: ROW_HEIGHT,
   renderRow,
@@ -73,8 +74,22 @@ function renderRow(row: HTMLElement, id: number): void {
 
 function createCells(row: HTMLElement): HTMLElement[] {
   const cells = ['c-id', 'c-badge', 'c-num', 'c-num', 'c-num', 'c-num', 'c-label'].map((cls) => el('span', { class: cls }));
-  row.append(...cells);
+  const steerButton = el('button', { class: 'link c-steer row-steer', text: 'steer', title: 'Steer with this latent (the strength above)' });
+  steerButton.addEventListener('click', (e) => {
+    e.stopPropagation();
+    steer([Number(row.dataset.id)]);
+  });
+  row.append(...cells, steerButton);
   return cells;
+}
+
+/** Asks the host for a steered generation with these latents at the strength field's value (1 when empty). */
+function steer(latents: number[]): void {
+  const typed = valueOf(controls.steerStrength).trim();
+  const strength = typed === '' ? 1 : Number(typed);
+  const problem = !Number.isFinite(strength) ? `The steering strength must be a finite number, got "${typed}"` : latents.length ? '' : 'Highlight a latent first (click a row)';
+  controls.steerProblem.textContent = problem;
+  if (!problem) host.post({ type: 'steerLatents', steer: latents.map((latent) => ({ latent, strength })) });
 }
 
 function showTable(t: LatentTable | null, text: string): void {
@@ -173,13 +188,18 @@ function buildControls() {
   const sortKey = select('sort-key', 'Sort by', [['deltaNorm', 'Δnorm'], ['id', 'latent id'], ['decCos', 'decoder cosine'], ['nuError', 'ν^ε'], ['nuReconstruction', 'ν^r'], ['freq', 'frequency'], ['maxAct', 'max activation'], ['docAct', 'activation in document']]);
   const descending = el('vscode-checkbox', { attrs: { id: 'sort-descending', label: 'descending' } });
   const reset = el('vscode-button', { text: 'Reset', attrs: { secondary: '', id: 'filter-reset' } });
+  const steerStrength = el('vscode-textfield', { class: 'num-field', attrs: { id: 'steer-strength', placeholder: '1', 'aria-label': 'Steering strength' } });
+  const steerHighlighted = el('vscode-button', { text: 'Steer with highlighted', attrs: { secondary: '', id: 'steer-highlighted' } });
+  const steerProblem = el('span', { class: 'problem', attrs: { id: 'steer-problem', 'aria-live': 'polite' } });
   const element = el('div', { class: 'controls' },
     el('div', { class: 'control-row' }, text),
     el('div', { class: 'control-row' }, tag, flag),
     el('div', { class: 'control-row' }, el('span', { class: 'muted', text: 'Δnorm' }), deltaMin, el('span', { text: '–' }), deltaMax),
     el('div', { class: 'control-row' }, nuErrorMax, nuReconMax, freqMin, maxActMin),
     el('div', { class: 'control-row' }, active),
-    el('div', { class: 'control-row' }, el('span', { class: 'muted', text: 'sort' }), sortKey, descending, reset));
+    el('div', { class: 'control-row' }, el('span', { class: 'muted', text: 'sort' }), sortKey, descending, reset),
+    el('div', { class: 'control-row' }, el('span', { class: 'muted', text: 'steer strength' }), steerStrength, steerHighlighted, steerProblem));
+  steerHighlighted.addEventListener('click', () => steer(highlighted));
 
   const parse = (node: Element, fallback: number) => {
     const v = valueOf(node).trim();
@@ -209,7 +229,7 @@ function buildControls() {
   });
   const show = (v: number) => (Number.isNaN(v) ? '' : String(v));
   const controlsApi = {
-    element, deltaMin, deltaMax,
+    element, deltaMin, deltaMax, steerStrength, steerProblem,
     sync() {
       setValue(text, filter.text);
       setValue(tag, filter.tag);

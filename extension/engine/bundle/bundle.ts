@@ -11,7 +11,8 @@ import { BundleFields } from './bundle-fields';
 import { loadCrosscoderCheckpoint, type CheckpointLoadOptions } from './crosscoder-checkpoint';
 import { isJsonObject, readJsonObject, type JsonObject } from './json-file';
 import { checkRegularFile } from '../input-files';
-import { readOnnxSignature, type OnnxSignature, type OnnxValueInfo } from './onnx-inspect';
+import { findOnnxValue, readOnnxSignature, type OnnxSignature, type OnnxValueInfo } from './onnx-inspect';
+import { getTensor, readSafetensorsHeader, type TensorRef } from './safetensors';
 
 /** The schema version this code writes; it reads any 1.x. */
 export const BUNDLE_SCHEMA_VERSION = '1.0';
@@ -36,6 +37,8 @@ export type ModelSource =
       signature: OnnxSignature;
       /** The layers after block `layer` to the logits, when the bundle has them. */
       secondHalf?: LogitsGraphSource;
+      /** The unembedding W_U [vocab, dModel], for direct-path logit effects, when the bundle names it. */
+      unembedding?: UnembeddingSource;
     }
   | { kind: 'hf'; name: string; dir: string };
 
@@ -50,6 +53,15 @@ export interface LogitsGraphSource {
   /** Locations of external weights, relative to the graph's folder. */
   externalDataFiles: string[];
 }
+
+/**
+ * Where an ONNX-file model's unembedding W_U [vocab, dModel] is: a float value of its second-half graph (an
+ * initializer, or a node output the graph computes from its weights), or a tensor in a safetensors file.
+ * `field` is the bundle.json field it came from, named in errors found when it first runs.
+ */
+export type UnembeddingSource =
+  | { kind: 'second-half'; value: string; graph: LogitsGraphSource; field: string }
+  | { kind: 'safetensors'; tensor: TensorRef; field: string };
 
 export type ChatTemplateSource = { builtin: (typeof BUILTIN_CHAT_TEMPLATES)[number] } | { text: string; file: string };
 
@@ -137,6 +149,7 @@ function modelSource(f: BundleFields, json: JsonObject, role: 'base' | 'chat', l
     throw f.fail(role, hasOnnx ? 'give either "onnx" or "hf", not both' : 'needs "onnx" (an ONNX file) or "hf" (a Hugging Face model folder)', 'missing-field');
   }
   if (hasHf) {
+    if (m.unembedding !== undefined && m.unembedding !== null) throw f.fail(`${role}.unembedding`, 'is for ONNX-file models: a Hugging Face folder\'s unembedding is read from the folder (its tied embedding or lm_head.weight)');
     const dir = f.path(m, 'hf', `${role}.hf`, 'folder');
     checkHfFolder(f, role, dir, layer, dModel);
     return { kind: 'hf', name, dir };
@@ -150,13 +163,47 @@ function modelSource(f: BundleFields, json: JsonObject, role: 'base' | 'chat', l
   const named = { inputIds, attentionMask, positionIds };
   const signature = checkOnnx(f, role, path, output, named, dModel);
   const secondHalf = m.secondHalf === undefined || m.secondHalf === null ? undefined : secondHalfSource(f, m, role, dModel);
+  const unembedding = m.unembedding === undefined || m.unembedding === null ? undefined : unembeddingSource(f, m, role, dModel, secondHalf);
   return {
     kind: 'onnx', name, path, output, inputIds,
     ...(attentionMask ? { attentionMask } : {}),
     ...(positionIds ? { positionIds } : {}),
     signature,
     ...(secondHalf ? { secondHalf } : {}),
+    ...(unembedding ? { unembedding } : {}),
   };
+}
+
+/** `unembedding`: the name of a value in the second-half graph, or {"safetensors": file, "tensor": name}. */
+function unembeddingSource(f: BundleFields, m: JsonObject, role: string, dModel: number, secondHalf: LogitsGraphSource | undefined): UnembeddingSource {
+  const field = `${role}.unembedding`;
+  const expected = `[${secondHalf?.vocabSize ?? 'vocab'}, ${dModel}]`;
+  const checkShape = (dims: number[], what: string) => {
+    if (dims.length !== 2 || dims[1] !== dModel || (secondHalf && dims[0] !== secondHalf.vocabSize) || dims[0] < 1) {
+      throw f.fail(field, `${what} has shape [${dims.join(', ')}]; the unembedding is [vocab, dModel] = ${expected}`, 'bad-shape');
+    }
+  };
+  if (typeof m.unembedding === 'string') {
+    const value = f.string(m, 'unembedding', field);
+    if (!secondHalf) throw f.fail(field, `names "${value}", a value of the second-half graph, but the model has no "secondHalf"; give {"safetensors": file, "tensor": name} instead`, 'missing-field');
+    const origin = findOnnxValue(secondHalf.path, value);
+    if (!origin) throw f.fail(field, `${secondHalf.path} has no initializer or node output named "${value}"`, 'bad-onnx');
+    if (origin.kind === 'input') throw f.fail(field, `"${value}" is an input of ${secondHalf.path}, not a weight: name the unembedding matrix the graph holds or computes`, 'bad-onnx');
+    if (origin.kind === 'initializer') {
+      if (!FLOAT_ELEM_TYPES.has(origin.elemType)) throw f.fail(field, `initializer "${value}" of ${secondHalf.path} has element type ${origin.elemType}; the unembedding is floating point`, 'bad-onnx');
+      checkShape(origin.dims, `initializer "${value}" of ${secondHalf.path}`);
+    }
+    return { kind: 'second-half', value, graph: secondHalf, field };
+  }
+  const u = f.object(m, 'unembedding', field);
+  const file = f.path(u, 'safetensors', `${field}.safetensors`, 'file');
+  const name = f.string(u, 'tensor', `${field}.tensor`);
+  const header = readSafetensorsHeader(file);
+  if (!header.tensors.has(name)) throw f.fail(`${field}.tensor`, `${file} has no tensor "${name}"`, 'missing-tensor');
+  const tensor = getTensor(header, name);
+  if (!['F32', 'F16', 'BF16', 'F64'].includes(tensor.dtype)) throw f.fail(`${field}.tensor`, `tensor "${name}" of ${file} has dtype ${tensor.dtype}; the unembedding is floating point (F32, F16, BF16, F64)`);
+  checkShape(tensor.shape, `tensor "${name}" of ${file}`);
+  return { kind: 'safetensors', tensor, field };
 }
 
 /** `secondHalf`: an ONNX graph from the residual after block `layer` to logits over a fixed vocabulary. */

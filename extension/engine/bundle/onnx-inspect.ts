@@ -31,9 +31,14 @@ const WIRE_I32 = 5;
 // Field numbers from onnx.proto.
 const MODEL_IR_VERSION = 1;
 const MODEL_GRAPH = 7;
+const GRAPH_NODE = 1;
 const GRAPH_INITIALIZER = 5;
 const GRAPH_INPUT = 11;
 const GRAPH_OUTPUT = 12;
+const NODE_OUTPUT = 2;
+const TENSOR_DIMS = 1;
+const TENSOR_DATA_TYPE = 2;
+const TENSOR_NAME = 8;
 /** Wire types of ModelProto's fields; a file that disagrees is not an ONNX model. */
 const MODEL_WIRE: Record<number, number> = { 1: WIRE_VARINT, 2: WIRE_LEN, 3: WIRE_LEN, 4: WIRE_LEN, 5: WIRE_VARINT, 6: WIRE_LEN, 7: WIRE_LEN, 8: WIRE_LEN, 14: WIRE_LEN, 20: WIRE_LEN, 25: WIRE_LEN };
 /** External-data initializers are a few hundred bytes; larger records hold embedded weights, which we skip. */
@@ -155,8 +160,8 @@ function externalLocation(bytes: Uint8Array): string | undefined {
   return t.externalData.find((kv) => kv.key === 'location')?.value ?? undefined;
 }
 
-/** Reads the graph's inputs and outputs; a file that is not an ONNX model gives a LatentDiffError naming it. */
-export function readOnnxSignature(path: string): OnnxSignature {
+/** Opens an ONNX model and hands its GraphProto's extent to `read`; a file that is not one gives a LatentDiffError naming it. */
+function withGraph<T>(path: string, read: (f: FileBytes, graph: Field) => T): T {
   checkRegularFile(path, 'ONNX model');
   let fd: number;
   try {
@@ -177,6 +182,18 @@ export function readOnnxSignature(path: string): OnnxSignature {
     }
     if (!hasIrVersion) throw new NotOnnx('no ir_version');
     if (!graph) throw new NotOnnx('no graph');
+    return read(f, graph);
+  } catch (e) {
+    if (e instanceof NotOnnx) throw new LatentDiffError(path, `not an ONNX model (${e.message})`, 'not-onnx');
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads the graph's inputs and outputs; a file that is not an ONNX model gives a LatentDiffError naming it. */
+export function readOnnxSignature(path: string): OnnxSignature {
+  return withGraph(path, (f, graph) => {
     const sig: OnnxSignature = { inputs: [], outputs: [], externalDataFiles: [] };
     const external = new Set<string>();
     for (const fld of fields(f, graph.start, graph.start + graph.length)) {
@@ -191,10 +208,46 @@ export function readOnnxSignature(path: string): OnnxSignature {
     }
     sig.externalDataFiles = [...external];
     return sig;
-  } catch (e) {
-    if (e instanceof NotOnnx) throw new LatentDiffError(path, `not an ONNX model (${e.message})`, 'not-onnx');
-    throw e;
-  } finally {
-    closeSync(fd);
-  }
+  });
+}
+
+/** Where a named value comes from in a graph: a weight (with its type and shape), a node's output, or a graph input. */
+export type OnnxValueOrigin = { kind: 'initializer'; elemType: number; dims: number[] } | { kind: 'node-output' } | { kind: 'input' };
+
+/**
+ * Finds a value by name among the graph's initializers (their dims, type and name decoded at the wire level,
+ * so the weights themselves are never read), node outputs and inputs; undefined when the graph has none.
+ */
+export function findOnnxValue(path: string, name: string): OnnxValueOrigin | undefined {
+  const str = (f: FileBytes, fld: Field) => (fld.wire === WIRE_LEN ? Buffer.from(f.bytes(fld.start, fld.length)).toString('utf8') : undefined);
+  return withGraph(path, (f, graph) => {
+    let found: OnnxValueOrigin | undefined;
+    for (const fld of fields(f, graph.start, graph.start + graph.length)) {
+      if (fld.wire !== WIRE_LEN) continue;
+      const end = fld.start + fld.length;
+      if (fld.field === GRAPH_INITIALIZER) {
+        let tensorName = '';
+        let elemType = 0;
+        const dims: number[] = [];
+        for (const t of fields(f, fld.start, end)) {
+          if (t.field === TENSOR_NAME) tensorName = str(f, t) ?? '';
+          else if (t.field === TENSOR_DATA_TYPE && t.wire === WIRE_VARINT) elemType = t.value;
+          else if (t.field === TENSOR_DIMS && t.wire === WIRE_VARINT) dims.push(t.value);
+          else if (t.field === TENSOR_DIMS && t.wire === WIRE_LEN) {
+            for (let pos = t.start; pos < t.start + t.length; ) {
+              const v = readVarint(f, pos);
+              dims.push(v.value);
+              pos = v.next;
+            }
+          }
+        }
+        if (tensorName === name) return { kind: 'initializer', elemType, dims };
+      } else if (fld.field === GRAPH_NODE && !found) {
+        for (const n of fields(f, fld.start, end)) if (n.field === NODE_OUTPUT && str(f, n) === name) found = { kind: 'node-output' };
+      } else if (fld.field === GRAPH_INPUT && !found && valueInfo(f.bytes(fld.start, fld.length)).name === name) {
+        found = { kind: 'input' };
+      }
+    }
+    return found;
+  });
 }

@@ -5,7 +5,11 @@
  * input, so one graph serves every k.
  */
 import * as ort from 'onnxruntime-node';
+import type { TensorRef } from '../bundle/safetensors';
+import { externalFloat } from './external-weights';
+import { graftHead } from './graft-graph';
 import { A, DT, GraphBuilder } from './onnx-builder';
+import { placeGraph, type PlacedGraph } from './place-graph';
 
 /** Per vector, row-major [n * k]: the tokens a residual-space vector promotes most and least. */
 export interface TokenEffects {
@@ -38,6 +42,25 @@ export function appendUnembedTopK(g: GraphBuilder, unembedding: string, dModel: 
     g.output(values, DT.FLOAT, ['n', 'k']);
     g.output(ids, DT.INT32, ['n', 'k']);
   }
+}
+
+/** The graph over a [vocab, dModel] safetensors tensor, read in place as external data (cast to float32 in the graph when stored narrower). */
+export function unembedTopKOverTensor(ref: TensorRef, name: string, cacheDir: string): PlacedGraph {
+  const [vocab, dModel] = ref.shape;
+  const g = new GraphBuilder(name);
+  appendUnembedTopK(g, externalFloat(g, ref, 0, [vocab, dModel], 'unembed'), dModel);
+  return placeGraph(g.toBytes(), [ref.file], name, cacheDir);
+}
+
+/**
+ * The graph over a [vocab, dModel] value of another ONNX model (an initializer, or a node output computed
+ * from its weights): grafted onto that model, which keeps only what the value needs.
+ */
+export function unembedTopKOverGraphValue(modelBytes: Uint8Array, value: string, dModel: number): Uint8Array {
+  const g = new GraphBuilder('unembed-top-k');
+  const wire = `${value}__unembed_in`;
+  appendUnembedTopK(g, g.op('Cast', [g.input(wire, DT.FLOAT, ['vocab', dModel])], { to: A.i(DT.FLOAT) }), dModel);
+  return graftHead(modelBytes, g.toBytes(), { wires: { [wire]: value }, prefix: 'latent_diff_unembed', readsModelInputs: false });
 }
 
 /** Runs a session built with appendUnembedTopK on vectors [n * dModel]. */

@@ -11,6 +11,14 @@ import type { NextTokenRequest, NextTokenResult } from './split-model';
 
 type Variant = 'plain' | 'kl';
 
+/** A graph grafted onto a second-half graph, placed so that ORT finds that graph's external weights. */
+export function graftedSessionSource(bytes: Uint8Array, graph: LogitsGraphSource, name: string, cacheDir: string): SessionSource {
+  const weights = graph.externalDataFiles.map((f) => resolve(dirname(graph.path), f));
+  if (!weights.length) return { bytes };
+  const placed = placeGraph(bytes, weights, name, cacheDir);
+  return placed.path ?? { bytes: placed.bytes, ...(placed.externalData ? { externalData: placed.externalData } : {}) };
+}
+
 /**
  * Runs a second-half graph with the next-token head appended (graphs/logits-model-head.ts). Two sessions at
  * most, made on first use: one without and one with the KL reference input (ORT needs every declared input).
@@ -38,9 +46,7 @@ export class LogitsHeadSession {
     const { path } = this.source;
     try {
       const bytes = logitsModelWithHead(readFileSync(path), this.source.output, { logProbs: true, kl: variant === 'kl' });
-      const weights = this.source.externalDataFiles.map((f) => resolve(dirname(path), f));
-      const placed = weights.length ? placeGraph(bytes, weights, `second-half-${variant}`, this.cacheDir) : undefined;
-      return await this.createSession(placed?.path ?? { bytes: placed?.bytes ?? bytes, ...(placed?.externalData ? { externalData: placed.externalData } : {}) });
+      return await this.createSession(graftedSessionSource(bytes, this.source, `second-half-${variant}`, this.cacheDir));
     } catch (e) {
       throw new LatentDiffError(path, `ONNX Runtime cannot load this second-half graph: ${(e as Error).message.split('\n')[0]}`, 'model-load');
     }

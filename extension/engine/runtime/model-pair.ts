@@ -12,6 +12,7 @@ import { Gemma2SplitModel } from './gemma2-split-model';
 import { withGraphDefaults } from './graph-session';
 import { LogitsHeadSession } from './logits-head-session';
 import { OnnxResidualModel } from './model-runner';
+import { OnnxUnembedding } from './onnx-unembedding';
 import { createSession, type ProviderChoice, type SessionSource } from './providers';
 import { RecomputingSplitModel } from './recomputing-split-model';
 import type { SplitModel } from './split-model';
@@ -111,5 +112,6 @@ async function openSplitModel(bundle: Bundle, source: ModelSource, opts: ModelPa
     throw new LatentDiffError(source.path, `ONNX Runtime cannot load this model: ${(e as Error).message.split('\n')[0]}`, 'model-load');
   }
   const second = source.secondHalf ? new LogitsHeadSession(source.secondHalf, opts.cacheDir, (s) => make(s, {})) : undefined;
-  return new RecomputingSplitModel(new OnnxResidualModel(source, session, bundle.dModel), bundle.dModel, second, source.path);
+  const unembedding = source.unembedding ? new OnnxUnembedding(source.unembedding, bundle.dModel, opts.cacheDir, (s) => make(s, {})) : undefined;
+  return new RecomputingSplitModel(new OnnxResidualModel(source, session, bundle.dModel), bundle.dModel, second, source.path, unembedding);
 }

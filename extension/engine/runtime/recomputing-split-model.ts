@@ -1,8 +1,9 @@
 import { LatentDiffError } from '../errors';
 import type { LogitsHeadSession } from './logits-head-session';
 import type { ResidualModel } from './model-runner';
+import type { OnnxUnembedding } from './onnx-unembedding';
 import { SequenceCache } from './sequence-cache';
-import type { KvCache, NextTokenRequest, NextTokenResult, SplitModel } from './split-model';
+import type { KvCache, NextTokenRequest, NextTokenResult, SplitModel, TokenEffects } from './split-model';
 
 /**
  * A SplitModel over graphs without key/value inputs: the cache keeps the ids (first half) or the residual
@@ -16,6 +17,8 @@ export class RecomputingSplitModel implements SplitModel {
     private readonly second: LogitsHeadSession | undefined,
     /** The model's file or folder, named in errors. */
     readonly location: string,
+    /** The unembedding bundle.json names for logit effects, when it names one. */
+    private readonly unembedding?: OnnxUnembedding,
   ) {}
 
   get name(): string {
@@ -49,6 +52,14 @@ export class RecomputingSplitModel implements SplitModel {
     return { next, cache: after };
   }
 
+  /** Direct-path logit effects through the unembedding that bundle.json names (SplitModel.unembedTopK). */
+  unembedTopK(vectors: Float32Array, k: number): Promise<TokenEffects> {
+    if (!this.unembedding) {
+      throw new LatentDiffError(this.location, `model "${this.name}" names no unembedding: add "unembedding" to its entry in bundle.json (a [vocab, dModel] value of its second-half graph, or a safetensors tensor) to see logit effects`, 'no-unembedding');
+    }
+    return this.unembedding.topK(vectors, k);
+  }
+
   private own<R extends Float32Array<ArrayBufferLike> | Int32Array<ArrayBufferLike>>(cache: KvCache, kind: new (n: number) => R): SequenceCache<R> {
     if (!(cache instanceof SequenceCache) || !(cache.rows instanceof kind)) throw new Error(`model "${this.name}" was given a cache that another model or half made`);
     return cache as SequenceCache<R>;
@@ -57,5 +68,6 @@ export class RecomputingSplitModel implements SplitModel {
   async dispose(): Promise<void> {
     await this.first.dispose();
     await this.second?.dispose();
+    await this.unembedding?.dispose();
   }
 }

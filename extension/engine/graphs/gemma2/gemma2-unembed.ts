@@ -3,17 +3,11 @@
  * embedding matrix, read from the folder's safetensors as external data, cast to float32 in the graph when
  * stored as bf16/f16), top and bottom k tokens per vector (unembed-top-k.ts). No final norm, no soft-capping.
  */
-import { externalFloat } from '../external-weights';
-import { GraphBuilder } from '../onnx-builder';
-import { placeGraph, type PlacedGraph } from '../place-graph';
-import { appendUnembedTopK } from '../unembed-top-k';
+import type { PlacedGraph } from '../place-graph';
+import { unembedTopKOverTensor } from '../unembed-top-k';
 import { openGemma2Folder } from './hf-folder';
 
 export function buildGemma2UnembedGraph(dir: string, layer: number, cacheDir: string): PlacedGraph {
   const folder = openGemma2Folder(dir, layer, 'second');
-  const unembed = folder.head!.unembed;
-  const { vocabSize, hiddenSize } = folder.config;
-  const g = new GraphBuilder('gemma2-unembed');
-  appendUnembedTopK(g, externalFloat(g, unembed, 0, [vocabSize, hiddenSize], 'unembed'), hiddenSize);
-  return placeGraph(g.toBytes(), [unembed.file], 'gemma2-unembed', cacheDir);
+  return unembedTopKOverTensor(folder.head!.unembed, 'gemma2-unembed', cacheDir);
 }
