@@ -2,7 +2,7 @@
  * The patching experiment over ONNX-file models (the demo bundle, real onnxruntime-node, graphs without
  * key/value inputs that rerun from position 0 on every call): with the default chunking a chat runs through
  * each second half once (positions fed = T per second-half run, not the sum over 64-position chunks of every
- * prefix), and the per-token KL of every intervention equals the same experiment in 8-position chunks within
+ * prefix), and the per-token KL of every intervention equals the same experiment in 32-position chunks within
  * 1e-5.
  */
 import { test } from 'node:test';
@@ -20,7 +20,7 @@ import { secondHalfChunk } from '../../extension/engine/runtime/split-model';
 
 const DEMO = resolve(__dirname, '../../models/demo');
 
-test('patching over a model that recomputes its prefix: one second-half run per intervention, same KL as small chunks', async () => {
+test('patching over a model that recomputes its prefix: one second-half run per intervention, same KL as 32-position chunks', async () => {
   const cacheDir = mkdtempSync(join(tmpdir(), 'ld-recomputed-'));
   const analyzer = Analyzer.open(DEMO, { provider: 'cpu', cacheDir });
   const run = LogitsHeadSession.prototype.run;
@@ -52,7 +52,7 @@ test('patching over a model that recomputes its prefix: one second-half run per 
     fed.length = 0;
     const whole = await documentKl(models, doc.ids, interventions);
     assert.deepEqual(fed, Array(1 + interventions.length).fill(T), 'the reference and each intervention: one second-half run over the T positions');
-    const chunked = await documentKl(models, doc.ids, interventions, { chunkTokens: 8 });
+    const chunked = await documentKl(models, doc.ids, interventions, { chunkTokens: 32 });
     interventions.forEach((iv, i) => {
       for (let t = 0; t < T; t++) assert.ok(Math.abs(whole[i][t] - chunked[i][t]) <= 1e-5, `${iv.name} at ${t}: ${whole[i][t]} vs ${chunked[i][t]}`);
     });
