@@ -24,7 +24,7 @@ const sessionOptions = () => withGraphDefaults({ executionProviders: ['cpu'] });
  * with transB, which is what every linear layer of a decode step does (PyTorch's weight layout, memory-mapped,
  * prepacking off), so its rate is the best the model's own kernel can stream weights at.
  */
-async function bandwidthProbe(kind: 'sum' | 'gemm'): Promise<{ bytes: number; run: () => Promise<number>; release: () => Promise<void> }> {
+export async function bandwidthProbe(kind: 'sum' | 'gemm'): Promise<{ bytes: number; run: () => Promise<number>; release: () => Promise<void> }> {
   const K = GEMMA2_2B.hidden;
   const weights = fillUniform(new Float32Array(K * PROBE_COLUMNS), 5, 0.01);
   const g = new GraphBuilder(`bandwidth-${kind}`);

@@ -5,9 +5,11 @@
  * in the same run), session-creation time and peak RSS against the weights' bytes; then the memory cost of
  * float32 vs bfloat16 weights for one model.
  *
- * Then decoding with a whole chat model (real-decode.ts): tokens/s against the memory-bandwidth floor.
+ * Then decoding with a whole chat model (real-decode.ts): tokens/s against the memory-bandwidth floor; and the
+ * patching experiment over that model and the crosscoder (real-patching.ts): positions/s and scored tokens/s.
  *
- * `npm run bench -- real [--tokens N] [--reps N] [--no-dtype] [--decode-steps N] [--no-decode] [--decode-only]`.
+ * `npm run bench -- real [--tokens N] [--reps N] [--no-dtype] [--decode-steps N] [--no-decode] [--decode-only]
+ * [--no-patching] [--patching-only] [--patching-chats N]`.
  * Needs ~30 GB of free disk in the temp folder (deleted afterwards, also on error or Ctrl-C). Children do the
  * work so each peak RSS belongs to one job.
  */
@@ -27,6 +29,7 @@ import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
 import { median, peakRssMiB, runStagesInChildren, type Bench } from './bench';
 import { DICT_SIZE, GEMMA2_2B, writeCrosscoderFolder, writeGemma2Folder } from './real-weights';
 import { decodeBench } from './real-decode';
+import { patchingBench } from './real-patching';
 
 const LAYER = 13;
 const TOP_K = 32;
@@ -38,10 +41,13 @@ interface Options {
   decodeSteps: number;
   decode: boolean;
   decodeOnly: boolean;
+  patching: boolean;
+  patchingOnly: boolean;
+  patchingChats: number;
 }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { tokens: 256, reps: 3, dtypeCompare: true, decodeSteps: 32, decode: true, decodeOnly: false };
+  const o: Options = { tokens: 256, reps: 3, dtypeCompare: true, decodeSteps: 32, decode: true, decodeOnly: false, patching: true, patchingOnly: false, patchingChats: 2 };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--tokens') o.tokens = Number(args[++i]);
     else if (args[i] === '--reps') o.reps = Number(args[++i]);
@@ -49,12 +55,18 @@ function parseOptions(args: string[]): Options {
     else if (args[i] === '--decode-steps') o.decodeSteps = Number(args[++i]);
     else if (args[i] === '--no-decode') o.decode = false;
     else if (args[i] === '--decode-only') o.decodeOnly = true;
+    else if (args[i] === '--no-patching') o.patching = false;
+    else if (args[i] === '--patching-only') o.patchingOnly = true;
+    else if (args[i] === '--patching-chats') o.patchingChats = Number(args[++i]);
     else throw new Error(`real bench: unknown argument ${args[i]}`);
   }
   if (!(Number.isInteger(o.tokens) && o.tokens >= 8)) throw new Error('real bench: --tokens needs an integer >= 8');
   if (!(Number.isInteger(o.reps) && o.reps >= 1)) throw new Error('real bench: --reps needs a positive integer');
   if (!(Number.isInteger(o.decodeSteps) && o.decodeSteps >= 1)) throw new Error('real bench: --decode-steps needs a positive integer');
   if (o.decodeOnly && !o.decode) throw new Error('real bench: --decode-only and --no-decode contradict each other');
+  if (!(Number.isInteger(o.patchingChats) && o.patchingChats >= 1)) throw new Error('real bench: --patching-chats needs a positive integer');
+  if (o.patchingOnly && (o.decodeOnly || !o.patching)) throw new Error('real bench: --patching-only contradicts --decode-only and --no-patching');
+  if (o.patchingOnly) Object.assign(o, { decode: false, dtypeCompare: false });
   return o;
 }
 
@@ -289,7 +301,8 @@ async function runRealBench(args: string[]): Promise<void> {
   const o = parseOptions(args);
   await runStagesInChildren(SELF, 'real', args, async (child, dir) => {
     console.log(`temp folder ${dir}`);
-    if (!o.decodeOnly) {
+    if (o.patchingOnly) await child('write-crosscoder');
+    else if (!o.decodeOnly) {
       await child('write');
       await child('measure');
       await child('measure-prepack');
@@ -300,19 +313,23 @@ async function runRealBench(args: string[]): Promise<void> {
         await child('rss-bf16-unfolded');
       }
     }
+    if (o.decode || (o.patching && !o.decodeOnly)) await child('write-decode');
     if (o.decode) {
       // Generation needs whole models: 2 x 10.5 GB of float32 weights for the pair, which does not fit in this
       // machine's 24 GiB next to everything else, so decoding is measured on the chat model alone.
       console.log('\ndecode runs the chat model alone: the whole float32 pair (2 x 10.5 GB of weights) does not fit in 24 GiB next to everything else');
-      await child('write-decode');
       await child('decode');
+    }
+    if (o.patching && !o.decodeOnly) {
+      console.log('\npatching runs the whole chat model as both base and chat: the pair (base blocks 0..13 + embedding 6.7 GB, whole chat 10.5 GB, crosscoder 2.7 GB) does not stay in 24 GiB next to everything else');
+      await child('patching');
     }
   });
 }
 
 export const bench: Bench = {
   name: 'real',
-  description: 'Gemma-2-2B-shaped base + chat from Hugging Face-style folders and a 73,728-latent crosscoder: 256 tokens end to end on the CPU',
+  description: 'Gemma-2-2B-shaped base + chat from Hugging Face-style folders and a 73,728-latent crosscoder: 256 tokens end to end on the CPU, decode tokens/s, patching-experiment tokens/s',
   default: false,
   run: runRealBench,
 };
@@ -329,6 +346,10 @@ const CHILD_MODES: Record<string, (dir: string, o: Options) => Promise<void>> = 
     console.log(`wrote ${fmtGiB(bytes)} of random weights (a whole chat model, float32, ${GEMMA2_2B.layers} blocks) in ${(ms / 1000).toFixed(0)} s`);
   },
   decode: (dir, o) => decodeBench(join(dir, 'chat-full'), join(dir, 'cache'), LAYER, o.decodeSteps),
+  'write-crosscoder': async (dir) => {
+    writeCrosscoderFolder(join(dir, 'crosscoder'), 3000);
+  },
+  patching: (dir, o) => patchingBench(dir, 'chat-full', 'crosscoder', LAYER, o.patchingChats),
 };
 
 if (process.argv[1] && resolve(process.argv[1]) === SELF) {

@@ -76,7 +76,7 @@ export class Analyzer {
   private readonly examplesDbs = new Map<string, ExamplesDb>();
   private lastResiduals: { key: string; xBase: Float32Array; xChat: Float32Array } | undefined;
   private statsInstance: LatentStats | undefined;
-  /** The last single-window document's caches and results, for re-analysis from the first changed token. */
+  /** The last document's caches and results, for re-analysis from the first changed token. */
   private live: LiveDocument | undefined;
   private readonly choice: ProviderChoice = {};
 
@@ -181,21 +181,21 @@ export class Analyzer {
   }
 
   /**
-   * Per-token top-k, per-latent summary and selected latents' activations for a document. A document that
-   * fits one context window goes through the live document (models rerun from the first changed token);
-   * longer ones run window by window.
+   * Per-token top-k, per-latent summary and selected latents' activations for a document. A document whose
+   * residuals fit the cache goes through the live document (models rerun from the first changed token, window
+   * by window); longer ones run window by window from scratch.
    */
   private async encodeDocument(l: Loaded, mode: string, text: string, ids: number[], window: number, topK: number, select: number[], checkpoint: Checkpoint, progress: Progress): Promise<Pick<EncodeResult, 'topValues' | 'topIndices' | 'latentMax' | 'latentCount' | 'latentArgmax' | 'selected'>> {
     const T = ids.length;
     const d = this.bundle.dModel;
     const runner = await this.runner(l, topK);
-    if (T <= window && T * d <= MAX_CACHED_RESIDUAL) {
+    if (T * d <= MAX_CACHED_RESIDUAL) {
       progress('base', `Running ${l.pair.base.name} on ${T} tokens`);
       const stage = async (next: 'chat' | 'crosscoder') => {
         await checkpoint();
         progress(next, next === 'chat' ? `Running ${l.pair.chat.name} on ${T} tokens` : 'Running the crosscoder');
       };
-      const live = await updateLiveDocument(this.live, `${mode}\u0000${window}`, ids, l.pair, runner, select, stage);
+      const live = await updateLiveDocument(this.live, `${mode}\u0000${window}`, ids, { contextWindow: window, bosId: l.tokenizer.bosId }, l.pair, runner, select, stage, checkpoint);
       const tokenLabel = (t: number) => `token ${t} (id ${ids[t]})`;
       checkFiniteActivations(live.xBase, this.bundle.dModel, this.bundle.base, tokenLabel);
       checkFiniteActivations(live.xChat, this.bundle.dModel, this.bundle.chat, tokenLabel);

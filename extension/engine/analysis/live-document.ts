@@ -1,12 +1,15 @@
 /**
  * Incremental analysis (issue 8 section 3): the models are causal, so after an edit only the tokens from the
- * first changed one on can change. The last document keeps each model's cache, its residuals, its per-token
- * crosscoder results and prefix summaries of the per-latent statistics at chunk ends; a new version of the
- * document reruns both models from the first changed token and the crosscoder from the last prefix summary
- * at or before it. Results equal a fresh analysis (tested on random edits).
+ * first changed one on can change. The last document keeps each model's caches (one per context window), its
+ * residuals, its per-token crosscoder results and prefix summaries of the per-latent statistics at chunk ends;
+ * a new version of the document keeps the windows that end before the first changed token, resumes the
+ * window holding it from its unchanged prefix, runs the windows after it afresh, and reruns the crosscoder
+ * from the last prefix summary at or before that token. Results equal a fresh analysis (tested on random
+ * edits, single- and multi-window).
  */
 import type { CrosscoderRunner, EncodeResult } from '../runtime/crosscoder-runner';
 import type { ModelPair } from '../runtime/model-pair';
+import { contextWindows } from '../runtime/model-runner';
 import type { KvCache } from '../runtime/split-model';
 
 /** Per-latent summary over a prefix of the document: max scaled activation, tokens firing, first argmax. */
@@ -26,7 +29,8 @@ export interface LiveDocument {
   /** Settings the cached state depends on (mode, context window). */
   key: string;
   ids: number[];
-  caches: { base: KvCache; chat: KvCache };
+  /** Per model, one cache per context window (contextWindows), a later window's with its leading BOS. */
+  caches: { base: KvCache[]; chat: KvCache[] };
   xBase: Float32Array;
   xChat: Float32Array;
   /** Top-k width of topValues/topIndices, and the latents `selected` holds, in order. */
@@ -66,6 +70,12 @@ function copySummary(r: EncodeResult, offset: number, prefix: LatentSummaryArray
   return out;
 }
 
+/** How the document is cut into model runs: the context window and the BOS put in front of every later window. */
+export interface LiveWindowing {
+  contextWindow: number;
+  bosId: number;
+}
+
 /**
  * The document `ids` analysed from `prev` (same key) onwards: models from the first changed token, the
  * crosscoder from the last prefix summary at or before it. `prev` is not modified.
@@ -74,30 +84,46 @@ export async function updateLiveDocument(
   prev: LiveDocument | undefined,
   key: string,
   ids: number[],
+  windowing: LiveWindowing,
   pair: ModelPair,
   runner: CrosscoderRunner,
   select: number[],
   /** Called before the chat model and before the crosscoder run (cancel checkpoints, progress). */
   between: (next: 'chat' | 'crosscoder') => Promise<void>,
+  /** Called between context windows (cancel checkpoint). */
+  checkpoint: () => Promise<void> = async () => {},
 ): Promise<LiveDocument> {
   const d = pair.bundle.dModel;
   const T = ids.length;
   const same = prev?.key === key ? prev : undefined;
   const t0 = same ? commonPrefix(same.ids, ids) : 0;
+  const windows = contextWindows(T, windowing.contextWindow);
 
-  const run = async (role: 'base' | 'chat', x: Float32Array | undefined): Promise<{ x: Float32Array; cache: KvCache }> => {
+  const run = async (role: 'base' | 'chat', x: Float32Array | undefined, pastCaches: KvCache[] | undefined): Promise<{ x: Float32Array; caches: KvCache[] }> => {
     const model = pair.model(role);
-    const past = same && t0 > 0 ? same.caches[role].truncate(t0) : undefined;
     const out = new Float32Array(T * d);
     if (x && t0 > 0) out.set(x.subarray(0, t0 * d));
-    if (t0 === T) return { x: out, cache: past ?? (await model.firstHalf([])).cache };
-    const r = await model.firstHalf(ids.slice(t0), past);
-    out.set(r.resid, t0 * d);
-    return { x: out, cache: r.cache };
+    const caches: KvCache[] = [];
+    for (const [k, w] of windows.entries()) {
+      if (k > 0) await checkpoint();
+      const lead = k === 0 ? 0 : 1;
+      // This window's tokens before the first changed one: the previous run's cache holds them already.
+      const kept = Math.max(0, Math.min(t0, w.end) - w.start);
+      const past = pastCaches?.[k]?.truncate(kept + lead);
+      const feed = past ? ids.slice(w.start + kept, w.end) : [...(lead ? [windowing.bosId] : []), ...ids.slice(w.start, w.end)];
+      if (feed.length === 0) {
+        caches.push(past ?? (await model.firstHalf([])).cache);
+        continue;
+      }
+      const r = await model.firstHalf(feed, past);
+      out.set(past ? r.resid : r.resid.subarray(lead * d), (past ? w.start + kept : w.start) * d);
+      caches.push(r.cache);
+    }
+    return { x: out, caches };
   };
-  const base = await run('base', same?.xBase);
+  const base = await run('base', same?.xBase, same?.caches.base);
   await between('chat');
-  const chat = await run('chat', same?.xChat);
+  const chat = await run('chat', same?.xChat, same?.caches.chat);
   await between('crosscoder');
 
   const K = runner.topK;
@@ -124,5 +150,5 @@ export async function updateLiveDocument(
   topValues.set(enc.topValues, start * K);
   topIndices.set(enc.topIndices, start * K);
   selected.forEach((s, i) => s.set(enc.selected[i], start));
-  return { key, ids, caches: { base: base.cache, chat: chat.cache }, xBase: base.x, xChat: chat.x, topK: K, select, topValues, topIndices, selected, prefixes };
+  return { key, ids, caches: { base: base.caches, chat: chat.caches }, xBase: base.x, xChat: chat.x, topK: K, select, topValues, topIndices, selected, prefixes };
 }

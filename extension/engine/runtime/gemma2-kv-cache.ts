@@ -20,7 +20,8 @@ class GrowingRows {
     const n = rows.length / this.rowSize;
     let target: GrowingRows = this;
     if (this.used !== length) {
-      target = new GrowingRows(this.rowSize, length + n);
+      // Room to grow: the next call is usually a decode step or an append after an edit, which then writes in place.
+      target = new GrowingRows(this.rowSize, length + n + Math.max(64, (length + n) >> 2));
       target.data.set(this.data.subarray(0, length * this.rowSize));
     }
     if ((length + n) * this.rowSize > target.data.length) {

@@ -57,26 +57,32 @@ export class OnnxResidualModel implements ResidualModel {
   }
 }
 
+/** Tokens [start, end) of a document that one model run sees; every window after the first runs behind a fresh BOS. */
+export interface ContextWindow {
+  start: number;
+  end: number;
+}
+
 /**
  * Long texts are analysed in windows of at most `contextWindow` tokens. The first window starts with the
  * document's own BOS; every later window gets a fresh BOS in front (its residual is dropped), so each
  * token sees at most contextWindow - 1 tokens of left context and the model never runs past its length.
  * Windows do not overlap: a token's context restarts at each window boundary.
  */
+export function contextWindows(T: number, contextWindow: number): ContextWindow[] {
+  if (T <= contextWindow) return [{ start: 0, end: T }];
+  const windows = [{ start: 0, end: contextWindow }];
+  for (let start = contextWindow; start < T; start += contextWindow - 1) windows.push({ start, end: Math.min(T, start + contextWindow - 1) });
+  return windows;
+}
+
+/** The residual stream of a document of any length, window by window (contextWindows). */
 export async function windowedResidual(model: SplitModel, ids: number[], bosId: number, contextWindow: number, dModel: number, between: () => Promise<void>): Promise<Float32Array> {
-  const T = ids.length;
-  const out = new Float32Array(T * dModel);
-  if (T <= contextWindow) {
-    out.set((await model.firstHalf(ids)).resid);
-    return out;
-  }
-  const step = contextWindow - 1;
-  out.set((await model.firstHalf(ids.slice(0, contextWindow))).resid);
-  for (let start = contextWindow; start < T; start += step) {
-    await between();
-    const chunk = ids.slice(start, start + step);
-    const { resid: r } = await model.firstHalf([bosId, ...chunk]);
-    out.set(r.subarray(dModel), start * dModel);
+  const out = new Float32Array(ids.length * dModel);
+  for (const [k, w] of contextWindows(ids.length, contextWindow).entries()) {
+    if (k > 0) await between();
+    const { resid } = await model.firstHalf(k === 0 ? ids.slice(w.start, w.end) : [bosId, ...ids.slice(w.start, w.end)]);
+    out.set(k === 0 ? resid : resid.subarray(dModel), w.start * dModel);
   }
   return out;
 }

@@ -11,6 +11,8 @@ import type { KvCache, NextTokenRequest, NextTokenResult, SplitModel, TokenEffec
  * Used for ONNX-file bundle models (Hugging Face folders run Gemma2SplitModel, with real key/value caches).
  */
 export class RecomputingSplitModel implements SplitModel {
+  readonly recomputesPrefix = true;
+
   constructor(
     private readonly first: ResidualModel,
     readonly dModel: number,

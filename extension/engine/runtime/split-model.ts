@@ -55,6 +55,12 @@ export interface SplitModel {
   readonly vocabSize: number;
   /** False when the model's files end at block `layer` (the observational half still works). */
   readonly hasSecondHalf: boolean;
+  /**
+   * True when every call reruns the model from position 0 (a graph without key/value inputs; the cache only
+   * holds what was fed): a sequence cut into chunks then costs the square of its length, so callers pass it
+   * in as few calls as memory allows (secondHalfChunk).
+   */
+  readonly recomputesPrefix?: boolean;
   /** First half over `ids` placed after `cache` (absent: from position 0): the new positions' residual [n * dModel]. */
   firstHalf(ids: number[], cache?: KvCache): Promise<{ resid: Float32Array; cache: KvCache }>;
   /** Second half over the new positions' residual [n * dModel] placed after `cache` (absent: from position 0). */
@@ -67,4 +73,20 @@ export interface SplitModel {
    */
   unembedTopK?(vectors: Float32Array, k: number): Promise<TokenEffects>;
   dispose(): Promise<void>;
+}
+
+/** Positions per second-half call: 64 keep vocabulary-sized tensors at 64 x vocab floats over a key/value cache. */
+const CACHED_CHUNK = 64;
+/** Vocabulary-sized floats one call may return for a model that recomputes its prefix (64 Mi floats, 256 MiB). */
+const RECOMPUTED_CHUNK_FLOATS = 64 * 2 ** 20;
+
+/**
+ * Positions per second-half call when a sequence of T positions runs in chunks (patching, divergence). A model
+ * that recomputes its prefix computes logits for every position of the prefix on each call anyway, so its
+ * chunks are as long as RECOMPUTED_CHUNK_FLOATS allows: a sequence that fits runs in one call, not T / 64.
+ */
+export function secondHalfChunk(model: SplitModel, T: number, requested?: number): number {
+  if (requested !== undefined) return requested;
+  if (!model.recomputesPrefix) return CACHED_CHUNK;
+  return Math.max(CACHED_CHUNK, Math.min(T, Math.floor(RECOMPUTED_CHUNK_FLOATS / Math.max(1, model.vocabSize))));
 }

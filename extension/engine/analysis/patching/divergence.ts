@@ -5,7 +5,7 @@
  * models' caches, like the patching experiment.
  */
 import { LatentDiffError } from '../../errors';
-import type { KvCache, SplitModel } from '../../runtime/split-model';
+import { secondHalfChunk, type KvCache, type SplitModel } from '../../runtime/split-model';
 
 export interface DivergenceResult {
   /** [T] KL(P_chat || P_base) in nats; position t predicts token t + 1. */
@@ -21,7 +21,7 @@ export interface DivergenceResult {
 export interface DivergenceOptions {
   /** Top next tokens per model and position (default 5). */
   topK?: number;
-  /** Positions per second-half call (default 64). */
+  /** Positions per second-half call (default: secondHalfChunk, 64 over key/value caches). */
   chunkTokens?: number;
   checkpoint?: () => Promise<void>;
 }
@@ -31,8 +31,8 @@ export async function divergence(models: { base: SplitModel; chat: SplitModel },
   for (const m of [base, chat]) if (!m.hasSecondHalf) throw new LatentDiffError(m.name, 'the model has no layers after the crosscoder\'s layer, so it cannot predict next tokens', 'no-second-half');
   if (base.vocabSize !== chat.vocabSize) throw new LatentDiffError(base.name, `vocabulary of ${base.vocabSize} tokens, but the chat model has ${chat.vocabSize}`, 'bad-shape');
   const k = opts.topK ?? 5;
-  const chunk = opts.chunkTokens ?? 64;
   const T = ids.length;
+  const chunk = Math.min(secondHalfChunk(chat, T, opts.chunkTokens), secondHalfChunk(base, T, opts.chunkTokens));
   const d = chat.dModel;
   const hBase = (await base.firstHalf(ids)).resid;
   const hChat = (await chat.firstHalf(ids)).resid;

@@ -9,7 +9,7 @@
  * every intervention's second half as its KL reference (the KL itself is computed in the graph).
  */
 import { LatentDiffError } from '../../errors';
-import type { KvCache, SplitModel } from '../../runtime/split-model';
+import { secondHalfChunk, type KvCache, type SplitModel } from '../../runtime/split-model';
 import { klSummary, type KlSummary } from './kl-summary';
 import { editedResidual, restrictCodes, type Intervention } from './interventions';
 import type { PatchCrosscoder } from './patch-crosscoder';
@@ -50,15 +50,16 @@ export interface PatchingResult {
 }
 
 export interface PatchingOptions {
-  /** Positions per second-half call (default 64): bounds the reference log-probs to chunk x vocab floats. */
+  /**
+   * Positions per second-half call (default: secondHalfChunk, 64 over key/value caches): bounds the reference
+   * log-probs to chunk x vocab floats.
+   */
   chunkTokens?: number;
   /** Called between documents and chunks: throws to cancel. */
   checkpoint?: () => Promise<void>;
   /** After each document: documents done, scored tokens so far. */
   progress?: (documents: number, tokens: number) => void;
 }
-
-const DEFAULT_CHUNK = 64;
 
 export function checkPatchingModels(m: PatchingModels, interventions: readonly Intervention[]): void {
   if (!m.chat.hasSecondHalf) throw new LatentDiffError(m.chat.name, 'the chat model has no layers after the crosscoder\'s layer, so it cannot continue from a patched residual', 'no-second-half');
@@ -75,8 +76,8 @@ export function checkPatchingModels(m: PatchingModels, interventions: readonly I
 
 /** Per-position KL(P_chat || P_patched) [T] of one token sequence, one array per intervention. */
 export async function documentKl(m: PatchingModels, ids: number[], interventions: readonly Intervention[], opts: PatchingOptions = {}): Promise<Float32Array[]> {
-  const chunk = opts.chunkTokens ?? DEFAULT_CHUNK;
   const T = ids.length;
+  const chunk = secondHalfChunk(m.chat, T, opts.chunkTokens);
   const d = m.chat.dModel;
   const D = m.crosscoder.dictSize;
   const hBase = (await m.base.firstHalf(ids)).resid;
