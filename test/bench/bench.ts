@@ -4,7 +4,7 @@
  * they never assert timings.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 export interface Bench {
@@ -26,6 +26,13 @@ export function median(xs: number[]): number {
 /** Peak resident set of this process so far, in MiB. */
 export function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Resident memory of this process now, anonymous and file-backed (a file page mapped twice counts twice), in bytes. */
+export function rssNow(): { anon: number; file: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 /** xorshift32 uniform floats in [offset - scale, offset + scale): fast enough for the paper's 680M weights. */

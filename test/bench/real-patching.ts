@@ -19,7 +19,7 @@ import { Analyzer } from '../../extension/engine/analysis/analyzer';
 import { chatDocumentsOfText } from '../../extension/engine/analysis/patching/chat-documents';
 import { runKl, type KlRequest } from '../../extension/engine/analysis/patching/kl-job';
 import type { Gemma2SplitModel } from '../../extension/engine/runtime/gemma2-split-model';
-import { median, peakRssMiB } from './bench';
+import { median, peakRssMiB, rssNow } from './bench';
 import { DICT_SIZE, GEMMA2_2B } from './real-weights';
 
 const GiB = 2 ** 30;
@@ -85,7 +85,7 @@ export async function patchingBench(dir: string, folder: string, crosscoder: str
     console.log(`${docs.length} demo chats, ${positions} positions, ${scored} scored; interventions none / all / chat-error / a 6-latent list; load ${(loadMs / 1000).toFixed(1)} s, first run ${(firstMs / 1000).toFixed(1)} s`);
     console.log(`experiment median ${(exp / 1000).toFixed(1)} s of ${experimentMs.map((x) => (x / 1000).toFixed(1)).join(' / ')} = ${((positions / exp) * 1000).toFixed(2)} positions/s, ${((scored / exp) * 1000).toFixed(2)} scored tokens/s; major page faults per run ${faults.join(' / ')}`);
     console.log(`one unpatched chat forward over the same chats ${(fwd / 1000).toFixed(1)} s; ratio experiment / forward ${(exp / fwd).toFixed(2)} (the experiment also runs the base first half, the crosscoder and 4 more second halves)`);
-    console.log(`memory: weights the steps map ${(mapped / GiB).toFixed(2)} GiB (model ${((w.first + w.second! - GEMMA2_2B.vocab * GEMMA2_2B.hidden * 4) / GiB).toFixed(2)}, crosscoder encoder + decoder ${(crosscoderBytes / GiB).toFixed(2)}); peak RSS ${(peakRssMiB() / 1024).toFixed(2)} GiB (ratio ${((peakRssMiB() * 2 ** 20) / mapped).toFixed(2)})`);
+    console.log(`memory: weights the steps map ${(mapped / GiB).toFixed(2)} GiB (model ${((w.first + w.second! - GEMMA2_2B.vocab * GEMMA2_2B.hidden * 4) / GiB).toFixed(2)}, crosscoder encoder + decoder ${(crosscoderBytes / GiB).toFixed(2)}); peak RSS ${(peakRssMiB() / 1024).toFixed(2)} GiB (ratio ${((peakRssMiB() * 2 ** 20) / mapped).toFixed(2)}; RSS counts a file page once per mapping, and the two first halves and the two second-half variants map the same files); now ${(rssNow().anon / GiB).toFixed(2)} GiB anonymous + ${(rssNow().file / GiB).toFixed(2)} GiB file-backed`);
   } finally {
     await analyzer.dispose();
   }

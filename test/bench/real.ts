@@ -13,7 +13,6 @@
  * Needs ~30 GB of free disk in the temp folder (deleted afterwards, also on error or Ctrl-C). Children do the
  * work so each peak RSS belongs to one job.
  */
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +25,7 @@ import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metri
 import { buildGemma2Graph, type Gemma2Graph } from '../../extension/engine/graphs/gemma2/gemma2-build';
 import { tokenizeDocument } from '../../extension/engine/text/document';
 import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
-import { median, peakRssMiB, runStagesInChildren, type Bench } from './bench';
+import { median, peakRssMiB, rssNow, runStagesInChildren, type Bench } from './bench';
 import { DICT_SIZE, GEMMA2_2B, writeCrosscoderFolder, writeGemma2Folder } from './real-weights';
 import { decodeBench } from './real-decode';
 import { patchingBench } from './real-patching';
@@ -74,12 +73,6 @@ const GiB = 2 ** 30;
 const fmtGiB = (b: number) => `${(b / GiB).toFixed(2)} GiB`;
 const sessionOptions = (prepack = false): ort.InferenceSession.SessionOptions =>
   withGraphDefaults({ executionProviders: ['cpu'], extra: { session: { disable_prepacking: prepack ? '0' : '1' } } });
-
-function rssNow(): { anon: number; file: number } {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { anon: kb('RssAnon'), file: kb('RssFile') };
-}
 
 const cpuMs = (since: NodeJS.CpuUsage): number => {
   const d = process.cpuUsage(since);
