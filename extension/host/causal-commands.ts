@@ -79,7 +79,7 @@ export class CausalCommands {
       const name = `KL(chat ‖ ${report.interventions[index].name})`;
       this.session.setHighlight({
         mode: 'kl', name, acts, uri: a.uri.toString(), version: a.version,
-        note: `${name} per answer token: how far the patched model's prediction of the token is from the chat model's (nats).`,
+        note: vscode.l10n.t('{0} per answer token: how far the patched model\'s prediction of the token is from the chat model\'s (nats).', name),
       });
     }
     return {
@@ -103,7 +103,7 @@ export class CausalCommands {
     this.session.predictions = { uri: a.uri.toString(), version: a.version, kl: d.kl, chat: top(0, d.chatTopProbs), base: top(offset, d.baseTopProbs) };
     this.session.setHighlight({
       mode: 'kl', name: 'KL(chat ‖ base)', acts: divergenceByToken(d.kl), uri: a.uri.toString(), version: a.version,
-      note: 'KL(P_chat ‖ P_base) of each token\'s prediction (nats): where the two models disagree about this token.',
+      note: vscode.l10n.t('KL(P_chat ‖ P_base) of each token\'s prediction (nats): where the two models disagree about this token.'),
     });
     let max = 0;
     for (const v of d.kl) if (v > max) max = v;

@@ -22,8 +22,11 @@ import { affectsSettings } from './settings';
 import { StatusBar } from './status-bar';
 import { registerTestHook } from './test-hook';
 import { TokenPanel } from './token-panel';
+import { configureL10n } from '../protocol/l10n';
 
 export function activate(context: vscode.ExtensionContext): void {
+  // The presentation code's strings (what the webviews and hovers show) in the UI's language.
+  configureL10n(vscode.l10n.bundle);
   const session = new Session(context);
   const annotations = new Annotations(session);
   const decorations = new EditorDecorations();

@@ -6,6 +6,7 @@
 import { tagOf } from '../engine/latents/tags';
 import { latentVerdict, nuForThreshold, type Verdict } from '../engine/latents/verdict';
 import type { LatentTag } from '../engine/types';
+import { t } from './l10n';
 import type { ClassifyThresholds } from './messages';
 
 export type { Verdict };
@@ -25,22 +26,26 @@ export const DEFAULT_THRESHOLDS: Readonly<ClassifyThresholds> = {
   chatOnlyAbove: 0.9, baseOnlyBelow: 0.1, sharedHalfWidth: 0.1, nuError: 0.2, nuReconstruction: 0.5,
 };
 
-const BADGE: Record<Verdict, string> = {
-  'robust-chat-specific': 'robust chat',
-  'complete-shrinkage': 'shrinkage',
-  'latent-decoupling': 'decoupling',
-  'chat-only-unscaled': 'chat-only?',
-  'shared': 'shared',
-  'base-only': 'base-only',
-  'other': 'other',
-};
+/** The badge of a verdict ('artifact': Complete Shrinkage and Latent Decoupling both), in the UI's language. */
+function badge(kind: Verdict | 'artifact'): string {
+  switch (kind) {
+    case 'robust-chat-specific': return t('robust chat');
+    case 'complete-shrinkage': return t('shrinkage');
+    case 'latent-decoupling': return t('decoupling');
+    case 'chat-only-unscaled': return t('chat-only?');
+    case 'shared': return t('shared');
+    case 'base-only': return t('base-only');
+    case 'other': return t('other');
+    case 'artifact': return t('artifact');
+  }
+}
 
 export function verdictOf(deltaNorm: number, nuError: number, nuReconstruction: number, t: ClassifyThresholds): VerdictView {
   const tag = tagOf(deltaNorm, t);
   const v = latentVerdict(tag, deltaNorm, nuError, nuReconstruction, { completeShrinkage: t.nuError, latentDecoupling: t.nuReconstruction, nuSign: t.nuSign });
   const both = v.verdict === 'complete-shrinkage' && v.latentDecoupling === true;
   return {
-    tag, kind: v.verdict, badge: both ? 'artifact' : BADGE[v.verdict], sentence: v.text,
+    tag, kind: v.verdict, badge: badge(both ? 'artifact' : v.verdict), sentence: v.text,
     shrinkage: v.completeShrinkage === true, decoupling: v.latentDecoupling === true,
   };
 }
@@ -53,7 +58,11 @@ export function verdictOf(deltaNorm: number, nuError: number, nuReconstruction: 
 export const VERDICT_CODE_KINDS: readonly Verdict[] = [
   'other', 'base-only', 'shared', 'chat-only-unscaled', 'robust-chat-specific', 'complete-shrinkage', 'latent-decoupling', 'complete-shrinkage',
 ];
-export const VERDICT_CODE_BADGES: readonly string[] = ['other', 'base-only', 'shared', 'chat-only?', 'robust chat', 'shrinkage', 'decoupling', 'artifact'];
+const BADGE_OF_CODE: readonly (Verdict | 'artifact')[] = ['other', 'base-only', 'shared', 'chat-only-unscaled', 'robust-chat-specific', 'complete-shrinkage', 'latent-decoupling', 'artifact'];
+
+export function verdictCodeBadge(code: number): string {
+  return badge(BADGE_OF_CODE[code]);
+}
 
 export function verdictCode(deltaNorm: number, nuError: number, nuReconstruction: number, t: ClassifyThresholds): number {
   if (deltaNorm > t.chatOnlyAbove) {

@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUCKETS, bucketOf, bucketRanges } from '../../extension/host/decoration-buckets';
-import { scriptSafeJson, standaloneTokenHtml } from '../../extension/presentation/export-html';
+import { standaloneTokenHtml } from '../../extension/presentation/export-html';
+import { scriptSafeJson } from '../../extension/presentation/webview-html';
 import { chatSpecificLatents, chatSpecificitySeries, latentSeries, normalizationMax, topKVector } from '../../extension/presentation/highlight-series';
 import { spanIndex, tokenAt } from '../../extension/host/token-lookup';
 import { toBuffer, tokenDocument } from '../../extension/presentation/webview-payloads';
