@@ -3,7 +3,7 @@
  * writes and translators copy to bundle.l10n.<locale>.json. The strings are the literal first arguments of
  * vscode.l10n.t(...) (the host) and of t(...) imported from an l10n module (extension/protocol/l10n.ts and
  * webview/common/l10n.ts: the webviews and the presentation code), read with the TypeScript parser from
- * extension/ and webview/. `node --import tsx scripts/l10n-bundle.ts` rewrites the file after strings change;
+ * extension/ and webview/. `npm run l10n` rewrites the file after strings change;
  * test/unit/l10n-bundle.test.ts checks it.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';

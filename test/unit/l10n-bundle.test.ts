@@ -26,12 +26,12 @@ test('every localised message is a string literal', () => {
 
 test('every message has its key in l10n/bundle.l10n.json, with itself as the English default', () => {
   const missing = scan.calls.filter((c) => bundle[c.message] !== c.message).map((c) => `${c.where}: ${JSON.stringify(c.message)}`);
-  assert.deepEqual(missing, [], 'run node --import tsx scripts/l10n-bundle.ts');
+  assert.deepEqual(missing, [], 'run npm run l10n');
 });
 
 test('no key in l10n/bundle.l10n.json is unused', () => {
   const used = new Set(scan.calls.map((c) => c.message));
-  assert.deepEqual(Object.keys(bundle).filter((k) => !used.has(k)), [], 'run node --import tsx scripts/l10n-bundle.ts');
+  assert.deepEqual(Object.keys(bundle).filter((k) => !used.has(k)), [], 'run npm run l10n');
 });
 
 test('each call passes an argument for every placeholder of its message', () => {

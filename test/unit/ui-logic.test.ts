@@ -293,7 +293,7 @@ test('the standalone export embeds data that cannot close its script element', (
   assert.ok(!json.includes('<'));
   assert.deepEqual(JSON.parse(json), nasty);
   const html = standaloneTokenHtml({ title: '</title><b>x', note: '', texts: nasty.texts, ids: [1, 2, 3, 4], flags: [0, 0, 0, 0], series: [] }, 'console.log("</script>")', 'body{}</style>');
-  assert.equal(html.match(/<\/script>/gi)?.length, 2, 'only the data and code elements close');
+  assert.equal(html.match(/<\/script>/gi)?.length, 3, 'only the data, string-table and code elements close');
   assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;/);
   assert.ok(!html.includes('</title><b>'));
 });
