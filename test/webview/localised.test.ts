@@ -13,6 +13,8 @@ import { DEFAULT_THRESHOLDS } from '../../extension/protocol/latent-verdict';
 import { buffer, launchBrowser, openWebview, type WebviewPage } from './harness';
 import { documentMessage, makeTable, makeTokens, tableMessage } from './fixtures';
 
+const NUMBERS = ['decNormBase', 'decNormChat', 'decCos', 'encNormBase', 'encNormChat', 'encCos', 'scale', 'betaErrorBase', 'betaErrorChat',
+  'betaReconstructionBase', 'betaReconstructionChat', 'freq', 'maxAct'];
 const english = JSON.parse(readFileSync(join(__dirname, '..', '..', 'l10n', 'bundle.l10n.json'), 'utf8')) as Record<string, string>;
 const pseudo = Object.fromEntries(Object.keys(english).map((k) => [k, `⟦${k}⟧`]));
 
@@ -79,11 +81,8 @@ test('the latent page translates its sections, numbers, buttons and annotation e
     type: 'latent', message: '',
     detail: {
       latent: 283, dictSize: 512, bundle: 'demo',
-      numbers: {
-        deltaNorm: 0.99, decNormBase: 0.02, decNormChat: 1.5, decCos: 0.1, encNormBase: 0.3, encNormChat: 0.9, encCos: 0.2, scale: 1.52,
-        betaErrorBase: 0.002, betaErrorChat: 1.0, betaReconstructionBase: 0.018, betaReconstructionChat: 0.99,
-        nuError: 0.002, nuReconstruction: 0.018, freq: 0.29, maxAct: 2.04,
-      },
+      // a robust chat-specific latent: chat-only, both nu ratios far below their thresholds
+      numbers: { ...Object.fromEntries(NUMBERS.map((k) => [k, 0.5])), deltaNorm: 0.99, nuError: 0.01, nuReconstruction: 0.01 },
       thresholds: DEFAULT_THRESHOLDS,
       document: { title: 'chat.txt', strip: { texts: ['a', 'b'], acts: buffer('f32', [0, 1]), focus: 1, offset: 0 }, max: 1, approximate: false },
       examples: { status: 'none', message: 'none' },
