@@ -91,6 +91,7 @@ test('the latent page translates its sections, numbers, buttons and annotation e
   });
   assert.equal(await v.page.locator('h2.title').textContent(), '⟦Latent #283⟧');
   assert.equal(await v.page.locator('.toolbar .badge').textContent(), '⟦robust chat⟧');
+  assert.equal(await v.page.locator('p.verdict').textContent(), '⟦Robust chat-specific: chat-only by Delta-norm (0.99), and Latent Scaling finds little of it in the base model (nu_eps = 0.01 < 0.2, nu_r = 0.01 < 0.5).⟧');
   assert.deepEqual(await v.page.$$eval('section > h3', (h) => h.map((x) => x.textContent)),
     ['⟦Decoder norms per model⟧', '⟦Numbers⟧', '⟦Logit effects (direct path)⟧', '⟦In the current document⟧', '⟦Max-activating examples⟧', '⟦Annotation⟧']);
   assert.equal(await v.page.locator('table.numbers th').first().textContent(), '⟦Δnorm (paper convention: 1 = chat-only, 0 = base-only)⟧');
