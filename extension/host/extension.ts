@@ -64,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeWorkspaceFolders(() => annotations.reopen()),
     vscode.commands.registerCommand('latentDiff.setupCuda', () => setupCudaCommand(context, () => session.closeBundle()).catch((e: Error) => {
       log().error(`setup-cuda: ${e.message}`);
-      void vscode.window.showErrorMessage(`Latent Diff: CUDA setup failed: ${e.message}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Latent Diff: CUDA setup failed: {0}', e.message));
     })),
   );
   if (session.settings.liveAnalysis) live.setEnabled(true);

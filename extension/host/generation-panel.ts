@@ -204,7 +204,7 @@ export class GenerationPanel implements vscode.Disposable {
     const source = this.source;
     const answer = state?.answers[column];
     if (!state || !source || !answer) throw new Error(vscode.l10n.t('there is no answer to insert'));
-    if (state.state !== 'done' || answer.status === 'cancelled' || answer.status === 'failed') throw new Error('only a finished answer can be inserted: this one was cancelled or is still running');
+    if (state.state !== 'done' || answer.status === 'cancelled' || answer.status === 'failed') throw new Error(vscode.l10n.t('only a finished answer can be inserted: this one was cancelled or is still running'));
     if (source.document.isClosed) throw new Error(vscode.l10n.t('{0} is closed: the answer was not inserted', source.title));
     if (source.document.version !== source.version) throw new Error(vscode.l10n.t('{0} changed since the generation started: the answer was not inserted (generate again)', source.title));
     const text = answer.text;
