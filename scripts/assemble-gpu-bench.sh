@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Assembles the GPU benchmark (test/bench/gpu.ts) into one self-contained folder, and packs it as a .tar.xz of
 # at most 60 MiB, to carry to a GPU machine that has neither network nor Node: the bench bundled with esbuild,
-# onnxruntime-node with only its Linux x64 binaries, the demo models (for --demo), and a Node binary.
+# onnxruntime-node with only its Linux x64 binaries, the demo models and the 4-block Gemma 2 test fixture (for --demo), and a Node binary.
 #
 #   scripts/assemble-gpu-bench.sh [OUT_DIR]        (default /tmp/latent-diff-gpu-bench; NODE_BIN=... picks the Node)
 #   on the GPU machine: tar -xJf latent-diff-gpu-bench.tar.xz && cd latent-diff-gpu-bench && ./run.sh
@@ -31,10 +31,11 @@ cp node_modules/onnxruntime-common/package.json "$OUT/node_modules/onnxruntime-c
 cp -r node_modules/onnxruntime-common/dist "$OUT/node_modules/onnxruntime-common/dist"
 find "$OUT/node_modules" -name '*.map' -delete
 cp -r models/demo/base.onnx models/demo/chat.onnx models/demo/crosscoder "$OUT/models/demo/"
+cp -r test/fixtures/gemma2/model "$OUT/models/gemma2-tiny"
 cp "$NODE_BIN" "$OUT/bin/node"
 cat > "$OUT/run.sh" <<'RUN'
 #!/usr/bin/env bash
-# Latent Diff GPU benchmark: ./run.sh [--tokens N] [--reps N] [--demo] [--allow-software]
+# Latent Diff GPU benchmark: ./run.sh [--tokens N] [--reps N] [--decode-steps N] [--demo] [--allow-software]
 cd "$(dirname "$0")"
 exec ./bin/node dist/bench-gpu.js "$@"
 RUN

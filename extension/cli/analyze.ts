@@ -126,7 +126,7 @@ function textReport(r: AnalysisResult, m: LatentMetrics, stats: LatentStats | un
     }
     const nuE = stats.nuError![j];
     const nuR = stats.nuReconstruction![j];
-    lines.push(`${head}${ratio(nuE)} ${ratio(nuR)} ${tag.padEnd(11)} ${latentVerdict(tag, m.deltaNorm[j], nuE, nuR).verdict}`);
+    lines.push(`${head}${ratio(nuE)} ${ratio(nuR)} ${tag.padEnd(11)} ${latentVerdict(tag, nuE, nuR).verdict}`);
   }
   if (r.latents.length > 20) lines.push(`... ${r.latents.length - 20} more (use --json for all)`);
   lines.push('', 'Δnorm in the paper convention: 1 = chat-only, 0 = base-only.');

@@ -27,7 +27,7 @@ export class CausalCommands {
 
   private editor(): vscode.TextEditor {
     const editor = vscode.window.activeTextEditor;
-    if (!editor) throw new Error('open a chat in a text editor first: the experiment runs on the active editor');
+    if (!editor) throw new Error(vscode.l10n.t('open a chat in a text editor first: the experiment runs on the active editor'));
     return editor;
   }
 
@@ -37,7 +37,7 @@ export class CausalCommands {
     const doc = editor.document;
     if (a && a.uri.toString() === doc.uri.toString() && a.version === doc.version && a.base === 0 && a.length === doc.getText().length) return a;
     const fresh = await this.session.analyze(doc, undefined);
-    if (!fresh) throw new Error('the analysis was cancelled or the document changed meanwhile');
+    if (!fresh) throw new Error(vscode.l10n.t('the analysis was cancelled or the document changed meanwhile'));
     return fresh;
   }
 
@@ -69,17 +69,17 @@ export class CausalCommands {
     let index = args.highlight !== undefined ? report.interventions.findIndex((iv) => iv.name === args.highlight) : -1;
     if (args.highlight === undefined) {
       const picked = await vscode.window.showQuickPick(report.interventions.map((iv, i) => ({
-        label: interventionLabel(iv), description: `mean KL ${iv.kl.all.mean.toFixed(4)} ± ${iv.kl.all.ci95.toFixed(4)}`, index: i,
-      })), { title: 'Highlight the per-token KL of', ignoreFocusOut: true });
+        label: interventionLabel(iv), description: vscode.l10n.t('mean KL {0} ± {1}', iv.kl.all.mean.toFixed(4), iv.kl.all.ci95.toFixed(4)), index: i,
+      })), { title: vscode.l10n.t('Highlight the per-token KL of'), ignoreFocusOut: true });
       index = picked?.index ?? -1;
     }
     if (index >= 0) {
       const acts = perTokenKl(report, index, a.result.tokens.length);
-      if (!acts) throw new Error(`the per-token KL highlight needs a document with one conversation (this one has ${report.documents}); the table has every result`);
+      if (!acts) throw new Error(vscode.l10n.t('the per-token KL highlight needs a document with one conversation (this one has {0}); the table has every result', report.documents));
       const name = `KL(chat ‖ ${report.interventions[index].name})`;
       this.session.setHighlight({
         mode: 'kl', name, acts, uri: a.uri.toString(), version: a.version,
-        note: `${name} per answer token: how far the patched model's prediction of the token is from the chat model's (nats).`,
+        note: vscode.l10n.t('{0} per answer token: how far the patched model\'s prediction of the token is from the chat model\'s (nats).', name),
       });
     }
     return {
@@ -94,7 +94,7 @@ export class CausalCommands {
     const text = editor.document.getText();
     const d = await this.progress('Latent Diff: divergence', (signal) => this.session.divergence(text, { docName: a.title, mode: a.result.kind }, signal));
     if (d.tokens.length !== a.result.tokens.length || d.tokens.some((t, i) => t.id !== a.result.tokens[i].id)) {
-      throw new Error('the divergence was measured on a different tokenisation than the analysis: analyse the document again');
+      throw new Error(vscode.l10n.t('the divergence was measured on a different tokenisation than the analysis: analyse the document again'));
     }
     const k = d.topK;
     const texts = await this.session.tokenTexts([...d.chatTopIds, ...d.baseTopIds]);
@@ -103,7 +103,7 @@ export class CausalCommands {
     this.session.predictions = { uri: a.uri.toString(), version: a.version, kl: d.kl, chat: top(0, d.chatTopProbs), base: top(offset, d.baseTopProbs) };
     this.session.setHighlight({
       mode: 'kl', name: 'KL(chat ‖ base)', acts: divergenceByToken(d.kl), uri: a.uri.toString(), version: a.version,
-      note: 'KL(P_chat ‖ P_base) of each token\'s prediction (nats): where the two models disagree about this token.',
+      note: vscode.l10n.t('KL(P_chat ‖ P_base) of each token\'s prediction (nats): where the two models disagree about this token.'),
     });
     let max = 0;
     for (const v of d.kl) if (v > max) max = v;

@@ -175,7 +175,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     }
     const script = readFileSync(d.context.asAbsolutePath('dist/webview/token-export.js'), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
     const css = readFileSync(d.context.asAbsolutePath('media/webview.css'), 'utf8');
-    const html = standaloneTokenHtml(exportData(a.result, `${a.title} — Latent Diff`, session.highlight), script, css);
+    const html = standaloneTokenHtml(exportData(a.result, `${a.title} — Latent Diff`, session.highlight), script, css, vscode.l10n.bundle);
     await vscode.workspace.fs.writeFile(target, Buffer.from(html, 'utf8'));
     const saved = target;
     void vscode.window.showInformationMessage(vscode.l10n.t('Latent Diff: exported {0} tokens to {1}', a.result.tokens.length, saved.fsPath), vscode.l10n.t('Open')).then((pick) => {

@@ -8,6 +8,7 @@ import type { Session } from './session';
 import { QUANTILES } from '../engine/analysis/stats/examples-sampler';
 import type { ExampleSection, ExamplesView } from '../protocol/messages';
 import { toBuffer } from '../presentation/webview-payloads';
+import { t } from '../protocol/l10n';
 
 /** Tokens shown either side of an example's strongest token (the paper's dashboards use 50). */
 export const EXAMPLE_WINDOW = 50;
@@ -15,9 +16,9 @@ const PER_QUANTILE = 10;
 
 export function quantileName(q: number): string {
   const hi = QUANTILES[q];
-  if (hi === undefined) return `quantile ${q}`;
+  if (hi === undefined) return t('quantile {0}', q);
   const lo = q === 0 ? 0 : QUANTILES[q - 1];
-  return `${Math.round(lo * 100)}–${Math.round(hi * 100)}% of the max activation`;
+  return t('{0}–{1}% of the max activation', Math.round(lo * 100), Math.round(hi * 100));
 }
 
 export function exampleSections(examples: Example[], display: (id: number) => string): ExampleSection[] {
@@ -51,7 +52,7 @@ export class ExamplesSource {
 
   async get(latent: number): Promise<ExamplesView> {
     if (!this.file) {
-      return { status: 'none', message: 'No examples database: this bundle has none. Compute statistics on a dataset ("Latent Diff: Compute Statistics on Dataset…") or add the paper\'s examples.db to bundle.json ("examples").' };
+      return { status: 'none', message: t('No examples database: this bundle has none. Compute statistics on a dataset ("Latent Diff: Compute Statistics on Dataset…") or add the paper\'s examples.db to bundle.json ("examples").') };
     }
     if (this.failure) return { status: 'none', message: this.failure };
     try {
@@ -59,10 +60,10 @@ export class ExamplesSource {
       const display = new Map<number, string>();
       reply.examples.forEach((e, i) => e.tokenIds.forEach((id, t) => display.set(id, reply.texts[i][t])));
       const sections = exampleSections(reply.examples, (id) => display.get(id) ?? String(id));
-      if (sections.length === 0) return { status: 'none', message: `No examples of latent ${latent} in ${this.file}: it never fired in the statistics data.` };
+      if (sections.length === 0) return { status: 'none', message: t('No examples of latent {0} in {1}: it never fired in the statistics data.', latent, this.file) };
       return { status: 'ok', source: this.file, sections };
     } catch (e) {
-      this.failure = `The examples database cannot be read: ${(e as Error).message}`;
+      this.failure = t('The examples database cannot be read: {0}', (e as Error).message);
       return { status: 'none', message: this.failure };
     }
   }

@@ -22,8 +22,11 @@ import { affectsSettings } from './settings';
 import { StatusBar } from './status-bar';
 import { registerTestHook } from './test-hook';
 import { TokenPanel } from './token-panel';
+import { configureL10n } from '../protocol/l10n';
 
 export function activate(context: vscode.ExtensionContext): void {
+  // The presentation code's strings (what the webviews and hovers show) in the UI's language.
+  configureL10n(vscode.l10n.bundle);
   const session = new Session(context);
   const annotations = new Annotations(session);
   const decorations = new EditorDecorations();
@@ -61,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeWorkspaceFolders(() => annotations.reopen()),
     vscode.commands.registerCommand('latentDiff.setupCuda', () => setupCudaCommand(context, () => session.closeBundle()).catch((e: Error) => {
       log().error(`setup-cuda: ${e.message}`);
-      void vscode.window.showErrorMessage(`Latent Diff: CUDA setup failed: ${e.message}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Latent Diff: CUDA setup failed: {0}', e.message));
     })),
   );
   if (session.settings.liveAnalysis) live.setEnabled(true);

@@ -45,18 +45,18 @@ export class GenerateCommands {
     for (;;) {
       const sampling = describeSampling({ temperature: g.temperature, topP: g.topP, seed: g.seed, maxNew: g.maxNewTokens });
       const items: (vscode.QuickPickItem & { pick: 'chat' | 'both' | 'sampling' })[] = [
-        { label: '$(comment) Chat model answers', description: sampling, pick: 'chat' },
-        { label: '$(split-horizontal) Chat and base models side by side', description: sampling, pick: 'both' },
-        { label: '$(settings) Change sampling…', description: 'temperature, top-p, seed, max new tokens', pick: 'sampling' },
+        { label: `$(comment) ${vscode.l10n.t('Chat model answers')}`, description: sampling, pick: 'chat' },
+        { label: `$(split-horizontal) ${vscode.l10n.t('Chat and base models side by side')}`, description: sampling, pick: 'both' },
+        { label: `$(settings) ${vscode.l10n.t('Change sampling…')}`, description: vscode.l10n.t('temperature, top-p, seed, max new tokens'), pick: 'sampling' },
       ];
       if (g.compareBase) items.unshift(items.splice(1, 1)[0]);
-      const picked = await vscode.window.showQuickPick(items, { title: 'Latent Diff: Generate Response', ignoreFocusOut: true });
+      const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Latent Diff: Generate Response'), ignoreFocusOut: true });
       if (!picked) return undefined;
       if (picked.pick !== 'sampling') return { model: picked.pick, temperature: g.temperature, topP: g.topP, seed: g.seed, maxNew: g.maxNewTokens };
       const current = g;
       const typed = await vscode.window.showInputBox({
-        title: 'Sampling for this generation', ignoreFocusOut: true,
-        prompt: 'temperature=T (0: greedy) top-p=P seed=S max=N',
+        title: vscode.l10n.t('Sampling for this generation'), ignoreFocusOut: true,
+        prompt: vscode.l10n.t('temperature=T (0: greedy) top-p=P seed=S max=N'),
         value: `temperature=${g.temperature} top-p=${g.topP} seed=${g.seed} max=${g.maxNewTokens}`,
         validateInput: (v) => { const r = parseSampling(v, current); return typeof r === 'string' ? r : undefined; },
       });
@@ -71,8 +71,8 @@ export class GenerateCommands {
     const b = await this.session.ensureBundle();
     const first = latent ?? this.session.highlightedLatents()[0];
     const typed = await vscode.window.showInputBox({
-      title: 'Latent Diff: Steer', ignoreFocusOut: true,
-      prompt: 'LATENT:STRENGTH, comma-separated. Adds strength × max activation × the chat decoder direction to the residual after the crosscoder\'s layer.',
+      title: vscode.l10n.t('Latent Diff: Steer'), ignoreFocusOut: true,
+      prompt: vscode.l10n.t('LATENT:STRENGTH, comma-separated. Adds strength × max activation × the chat decoder direction to the residual after the crosscoder\'s layer.'),
       value: first !== undefined ? `${first}:1` : '',
       validateInput: (v) => { const r = parseSteering(v, b.info.dictSize); return typeof r === 'string' ? r : undefined; },
     });
@@ -80,9 +80,9 @@ export class GenerateCommands {
     const steer = parseSteering(typed, b.info.dictSize);
     if (typeof steer === 'string') return undefined;
     const on = await vscode.window.showQuickPick([
-      { label: 'All tokens', description: 'the prompt and every generated token', value: 'all' as const },
-      { label: 'Prompt only', description: 'the generated tokens run unsteered', value: 'prompt' as const },
-    ], { title: 'Steer on', ignoreFocusOut: true });
+      { label: vscode.l10n.t('All tokens'), description: vscode.l10n.t('the prompt and every generated token'), value: 'all' as const },
+      { label: vscode.l10n.t('Prompt only'), description: vscode.l10n.t('the generated tokens run unsteered'), value: 'prompt' as const },
+    ], { title: vscode.l10n.t('Steer on'), ignoreFocusOut: true });
     return on && { steer, steerOn: on.value };
   }
 
@@ -90,7 +90,7 @@ export class GenerateCommands {
   private editor(): vscode.TextEditor {
     const last = this.panel.lastDocument;
     const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors.find((e) => e.document === last);
-    if (!editor) throw new Error('open a chat in a text editor first: the model answers the active editor (or its selection)');
+    if (!editor) throw new Error(vscode.l10n.t('open a chat in a text editor first: the model answers the active editor (or its selection)'));
     return editor;
   }
 
@@ -132,12 +132,12 @@ export class GenerateCommands {
     };
     try {
       const state = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'Latent Diff: generating', cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Latent Diff: generating'), cancellable: true },
         (_progress, token) => this.panel.generate(source, request, describeSampling(request), token));
       return { state: state.state, answers: state.answers.map((a) => ({ model: a.model, steer: a.steer, status: a.status, text: a.text })) };
     } catch (e) {
       if (isLatentDiffError(e) && e.code === 'not-a-user-turn' && !request.continuation) {
-        const pick = await vscode.window.showWarningMessage(`Latent Diff: ${e.message}`, 'Continue the Text');
+        const pick = await vscode.window.showWarningMessage(vscode.l10n.t('Latent Diff: {0}', e.message), vscode.l10n.t('Continue the Text'));
         if (pick) return this.run(source, { ...args, continuation: true });
         return undefined;
       }

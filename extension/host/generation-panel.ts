@@ -87,11 +87,11 @@ export class GenerationPanel implements vscode.Disposable {
       this.panel.reveal(undefined, true);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(GENERATION_PANEL_VIEW_TYPE, 'Latent Diff: Generation',
+    const panel = vscode.window.createWebviewPanel(GENERATION_PANEL_VIEW_TYPE, vscode.l10n.t('Latent Diff: Generation'),
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { ...webviewOptions(this.extensionUri), retainContextWhenHidden: true });
     this.panel = panel;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
-    setWebviewHtml(panel.webview, this.extensionUri, 'generate', 'Latent Diff: Generation');
+    setWebviewHtml(panel.webview, this.extensionUri, 'generate', vscode.l10n.t('Latent Diff: Generation'));
     this.channel = webviewChannel<HostToGeneration, GenerationToHost>(panel.webview, 'generate', {
       parse: parseGenerationMessage,
       limits: () => ({ dictSize: this.session.bundle?.info.dictSize ?? 0, tokens: 0, evidence: 0, columns: this.state?.answers.length ?? 0 }),
@@ -118,7 +118,7 @@ export class GenerationPanel implements vscode.Disposable {
         if (m.run === this.state?.run) this.cancel();
         return undefined;
       case 'insert':
-        if (m.run !== this.state?.run) throw new Error('this answer belongs to an older generation');
+        if (m.run !== this.state?.run) throw new Error(vscode.l10n.t('this answer belongs to an older generation'));
         return this.insert(m.column);
       case 'highlightLatent':
         this.session.highlightLatent(m.latent, m.slot);
@@ -153,7 +153,7 @@ export class GenerationPanel implements vscode.Disposable {
     })));
     const state: GenerationState = {
       run: this.nextRun++, title: source.title, settings: settingsText, promptTokens: 0, state: 'running', error: '',
-      insertLabel: request.continuation ? 'Insert continuation' : 'Insert as model turn',
+      insertLabel: request.continuation ? vscode.l10n.t('Insert continuation') : vscode.l10n.t('Insert as model turn'),
       answers, bundle: bundle.info, provider: bundle.provider,
     };
     this.state = state;
@@ -187,7 +187,7 @@ export class GenerationPanel implements vscode.Disposable {
       const cancelled = e instanceof CancelledError;
       for (const a of answers) if (a.status === 'running') a.status = cancelled ? 'cancelled' : 'failed';
       state.state = cancelled ? 'cancelled' : 'failed';
-      state.error = cancelled ? 'Cancelled: nothing is inserted from an unfinished answer.' : (e as Error).message;
+      state.error = cancelled ? vscode.l10n.t('Cancelled: nothing is inserted from an unfinished answer.') : (e as Error).message;
       if (!cancelled && answers.every((a) => a.tokens.length === 0)) {
         this.postView();
         throw e;
@@ -204,16 +204,16 @@ export class GenerationPanel implements vscode.Disposable {
     const state = this.state;
     const source = this.source;
     const answer = state?.answers[column];
-    if (!state || !source || !answer) throw new Error('there is no answer to insert');
-    if (state.state !== 'done' || answer.status === 'cancelled' || answer.status === 'failed') throw new Error('only a finished answer can be inserted: this one was cancelled or is still running');
-    if (source.document.isClosed) throw new Error(`${source.title} is closed: the answer was not inserted`);
-    if (source.document.version !== source.version) throw new Error(`${source.title} changed since the generation started: the answer was not inserted (generate again)`);
+    if (!state || !source || !answer) throw new Error(vscode.l10n.t('there is no answer to insert'));
+    if (state.state !== 'done' || answer.status === 'cancelled' || answer.status === 'failed') throw new Error(vscode.l10n.t('only a finished answer can be inserted: this one was cancelled or is still running'));
+    if (source.document.isClosed) throw new Error(vscode.l10n.t('{0} is closed: the answer was not inserted', source.title));
+    if (source.document.version !== source.version) throw new Error(vscode.l10n.t('{0} changed since the generation started: the answer was not inserted (generate again)', source.title));
     const text = answer.text;
     const base = source.range ? source.document.offsetAt(source.range.start) : 0;
     const r = answerInsertion(source.text, text, source.continuation, source.document.uri.fsPath || source.title);
     const edit = new vscode.WorkspaceEdit();
     edit.replace(source.document.uri, new vscode.Range(source.document.positionAt(base + r.start), source.document.positionAt(base + r.end)), r.text);
-    if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`${source.title} could not be edited`);
+    if (!(await vscode.workspace.applyEdit(edit))) throw new Error(vscode.l10n.t('{0} could not be edited', source.title));
     return text;
   }
 

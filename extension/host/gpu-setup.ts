@@ -36,10 +36,12 @@ export function reportProvider(requested: ProviderSetting, r: ProviderOutcome): 
   }
   if (!GPU_PROVIDERS.includes(requested) || r.provider === requested || notified.has(requested)) return;
   notified.add(requested);
-  const actions = requested === 'cuda' ? ['Set Up CUDA...', 'Show Log'] : ['Show Log'];
-  void vscode.window.showWarningMessage(`Latent Diff: ${requested} is not used; running on ${r.provider}. ${r.providerNote ?? ''}`, ...actions).then((a) => {
-    if (a === 'Set Up CUDA...') void vscode.commands.executeCommand('latentDiff.setupCuda');
-    if (a === 'Show Log') log().show(true);
+  const setUp = vscode.l10n.t('Set Up CUDA...');
+  const showLog = vscode.l10n.t('Show Log');
+  const actions = requested === 'cuda' ? [setUp, showLog] : [showLog];
+  void vscode.window.showWarningMessage(vscode.l10n.t('Latent Diff: {0} is not used; running on {1}. {2}', requested, r.provider, r.providerNote ?? ''), ...actions).then((a) => {
+    if (a === setUp) void vscode.commands.executeCommand('latentDiff.setupCuda');
+    if (a === showLog) log().show(true);
   });
 }
 
@@ -48,22 +50,23 @@ type Source = { kind: 'from'; path: string } | { kind: 'download' };
 async function askSource(into: string): Promise<Source | undefined> {
   const version = ortVersion();
   const pick = await vscode.window.showQuickPick([
-    { label: 'Use a package file or folder...', detail: `The ${PACKAGE_ID} ${version} package (.nupkg), or a folder with libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so`, source: 'from' as const },
-    { label: "Download with ONNX Runtime's installer", detail: `Runs onnxruntime-node's own CUDA installer, which downloads the ${PACKAGE_ID} package (several hundred MB)`, source: 'download' as const },
-  ], { title: 'Latent Diff: Set Up CUDA', placeHolder: `CUDA provider libraries for ONNX Runtime ${version}` });
+    { label: vscode.l10n.t('Use a package file or folder...'), detail: vscode.l10n.t('The {0} {1} package (.nupkg), or a folder with libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so', PACKAGE_ID, version), source: 'from' as const },
+    { label: vscode.l10n.t('Download with ONNX Runtime\'s installer'), detail: vscode.l10n.t('Runs onnxruntime-node\'s own CUDA installer, which downloads the {0} package (several hundred MB)', PACKAGE_ID), source: 'download' as const },
+  ], { title: vscode.l10n.t('Latent Diff: Set Up CUDA'), placeHolder: vscode.l10n.t('CUDA provider libraries for ONNX Runtime {0}', version) });
   if (!pick) return undefined;
   if (pick.source === 'from') {
     const uris = await vscode.window.showOpenDialog({
-      canSelectFiles: true, canSelectFolders: true, canSelectMany: false, openLabel: 'Use',
-      title: `${PACKAGE_ID} ${version} package or a folder of its libraries`,
+      canSelectFiles: true, canSelectFolders: true, canSelectMany: false, openLabel: vscode.l10n.t('Use'),
+      title: vscode.l10n.t('{0} {1} package or a folder of its libraries', PACKAGE_ID, version),
     });
     return uris?.length ? { kind: 'from', path: uris[0].fsPath } : undefined;
   }
-  const ok = await vscode.window.showWarningMessage('Download the CUDA provider for ONNX Runtime?', {
+  const download = vscode.l10n.t('Download');
+  const ok = await vscode.window.showWarningMessage(vscode.l10n.t('Download the CUDA provider for ONNX Runtime?'), {
     modal: true,
-    detail: `onnxruntime-node's installer will download the ${PACKAGE_ID} ${version} package (several hundred MB) and Latent Diff will keep its CUDA libraries in ${into}. Nothing else is downloaded.`,
-  }, 'Download');
-  return ok === 'Download' ? { kind: 'download' } : undefined;
+    detail: vscode.l10n.t('onnxruntime-node\'s installer will download the {0} {1} package (several hundred MB) and Latent Diff will keep its CUDA libraries in {2}. Nothing else is downloaded.', PACKAGE_ID, version, into),
+  }, download);
+  return ok === download ? { kind: 'download' } : undefined;
 }
 
 /** "Latent Diff: Set Up CUDA...": from a file or folder the user has, or, with consent, ORT's installer. */
@@ -71,7 +74,7 @@ export async function setupCudaCommand(context: vscode.ExtensionContext, onInsta
   const into = cudaSetupDir(context.globalStorageUri.fsPath);
   const source = await askSource(into);
   if (!source) return;
-  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Latent Diff: setting up CUDA' }, (progress) =>
+  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Latent Diff: setting up CUDA') }, (progress) =>
     setupCuda({
       into,
       ...(source.kind === 'from' ? { from: source.path } : { consent: true }),
@@ -83,11 +86,13 @@ export async function setupCudaCommand(context: vscode.ExtensionContext, onInsta
   for (const line of cudaSetupSummary(result)) log().info(`setup-cuda: ${line}`);
   const problem = useCudaSetup(context.globalStorageUri.fsPath);
   if (!problem) onInstalled();
-  const missing = result.missingSystemLibraries.length ? ` These do not load here yet: ${result.missingSystemLibraries.join(', ')} (CUDA 12 and cuDNN 9 must be on the library path).` : '';
-  const message = `Latent Diff: CUDA provider installed for ONNX Runtime ${result.version}.${missing}`;
-  const actions = problem ? ['Reload Window', 'Show Log'] : ['Show Log'];
+  const missing = result.missingSystemLibraries.length ? ` ${vscode.l10n.t('These do not load here yet: {0} (CUDA 12 and cuDNN 9 must be on the library path).', result.missingSystemLibraries.join(', '))}` : '';
+  const message = `${vscode.l10n.t('Latent Diff: CUDA provider installed for ONNX Runtime {0}.', result.version)}${missing}`;
+  const reload = vscode.l10n.t('Reload Window');
+  const showLog = vscode.l10n.t('Show Log');
+  const actions = problem ? [reload, showLog] : [showLog];
   const show = missing || problem ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-  const a = await show(problem ? `${message} Reload the window to use it (ONNX Runtime is already loaded).` : message, ...actions);
-  if (a === 'Reload Window') void vscode.commands.executeCommand('workbench.action.reloadWindow');
-  if (a === 'Show Log') log().show(true);
+  const a = await show(problem ? `${message} ${vscode.l10n.t('Reload the window to use it (ONNX Runtime is already loaded).')}` : message, ...actions);
+  if (a === reload) void vscode.commands.executeCommand('workbench.action.reloadWindow');
+  if (a === showLog) log().show(true);
 }

@@ -63,7 +63,7 @@ export class LatentPages implements vscode.Disposable {
 
   private attach(panel: vscode.WebviewPanel, latent: number): void {
     this.panels.set(latent, panel);
-    panel.title = `Latent #${latent}`;
+    panel.title = vscode.l10n.t('Latent #{0}', latent);
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
     setWebviewHtml(panel.webview, this.extensionUri, 'latent', vscode.l10n.t('Latent #{0}', latent));
     const channel = webviewChannel<HostToLatent, LatentToHost>(panel.webview, 'latent', {

@@ -78,7 +78,7 @@ export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposabl
         return undefined;
       case 'rowCount':
         this.rowCount = { shown: m.shown, total: m.total };
-        if (this.view) this.view.description = `${m.shown.toLocaleString('en-US')} of ${m.total.toLocaleString('en-US')}`;
+        if (this.view) this.view.description = vscode.l10n.t('{0} of {1}', m.shown.toLocaleString('en-US'), m.total.toLocaleString('en-US'));
         return undefined;
     }
   }
@@ -93,7 +93,7 @@ export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposabl
     try {
       const bundle = await this.session.ensureBundle();
       const [metrics, stats] = await Promise.all([this.session.ensureMetrics(), this.session.ensureStats()]);
-      const note = this.session.statsProblem ? `Statistics not loaded: ${this.session.statsProblem}` : '';
+      const note = this.session.statsProblem ? vscode.l10n.t('Statistics not loaded: {0}', this.session.statsProblem) : '';
       if (note) void vscode.window.showWarningMessage(vscode.l10n.t('Latent Diff: {0}', note));
       this.post({ type: 'table', table: latentTable(bundle.info.name, metrics, stats, this.session.settings.thresholds), message: note });
       this.postLabels();

@@ -372,7 +372,7 @@ export class Session implements vscode.Disposable {
     const a = this.analysis;
     const norm = { mode: this.settings.normalization, value: this.settings.normalizationValue };
     if (!a || this.request.mode === 'none') {
-      this.highlight = this.request.mode === 'none' ? NO_HIGHLIGHT : { mode: this.request.mode, series: [], note: 'Run "Latent Diff: Analyze Document" to see this highlight.' };
+      this.highlight = this.request.mode === 'none' ? NO_HIGHLIGHT : { mode: this.request.mode, series: [], note: vscode.l10n.t('Run "Latent Diff: Analyze Document" to see this highlight.') };
     } else if (this.request.mode === 'latents') {
       const series = this.request.latents.map((j) => latentSeries(a.result, j, norm, this.stats));
       this.highlight = { mode: 'latents', series, note: '' };
@@ -380,9 +380,9 @@ export class Session implements vscode.Disposable {
       const series = klSeries(a.result, this.request, a.uri.toString(), a.version);
       this.highlight = series
         ? { mode: 'kl', series: [series], note: this.request.note }
-        : { mode: 'kl', series: [], note: `${this.request.name} was measured on another text or version: run it again.` };
+        : { mode: 'kl', series: [], note: vscode.l10n.t('{0} was measured on another text or version: run it again.', this.request.name) };
     } else if (!this.metrics) {
-      this.highlight = { mode: 'chat-specificity', series: [], note: 'Loading latent metrics…' };
+      this.highlight = { mode: 'chat-specificity', series: [], note: vscode.l10n.t('Loading latent metrics…') };
     } else {
       const set = chatSpecificLatents(this.metrics, this.stats, this.settings.thresholds);
       const s = chatSpecificitySeries(a.result, set, norm);

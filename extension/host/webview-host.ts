@@ -27,6 +27,7 @@ export function setWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri
     styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'webview.css')).toString(),
     title,
     bodyClass,
+    l10n: vscode.l10n.bundle,
   });
 }
 

@@ -1,17 +1,14 @@
 /**
  * "Export Token View as HTML": a single self-contained file with the token panel's own renderer
  * (dist/webview/token-export.js) and stylesheet inlined and the data embedded as JSON. It opens in any
- * browser, offline, and runs nothing but its own nonce-tagged script. No vscode import.
+ * browser, offline, and runs nothing but its own nonce-tagged script. Its strings are the UI's language when
+ * exported from VS Code (`l10n`: vscode.l10n.bundle), English from the CLI. No vscode import.
  */
 import type { TokenExportData } from '../protocol/messages';
-import { escapeAttribute, makeNonce } from './webview-html';
+import type { L10nContents } from '../protocol/l10n';
+import { escapeAttribute, l10nDataElement, makeNonce, scriptSafeJson } from './webview-html';
 
-/** JSON that can sit inside a <script> element: no "<" survives, so nothing can close the element. */
-export function scriptSafeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
-
-export function standaloneTokenHtml(data: TokenExportData, script: string, css: string): string {
+export function standaloneTokenHtml(data: TokenExportData, script: string, css: string, l10n?: L10nContents): string {
   const nonce = makeNonce();
   const csp = `default-src 'none'; img-src data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'`;
   const safeScript = script.replace(/<\/(script)/gi, '<\\/$1');
@@ -30,6 +27,7 @@ body { background: #fff; }
 <body>
 <div id="app"></div>
 <script type="application/json" id="latent-diff-data">${scriptSafeJson(data)}</script>
+${l10nDataElement(l10n)}
 <script nonce="${nonce}">
 ${safeScript}
 </script>

@@ -9,6 +9,7 @@ import type { AnalysisResult, BundleInfo, ProviderInUse } from '../engine/types'
 import type { ClassifyThresholds, GenerationColumn, GenerationView, HighlightState } from '../protocol/messages';
 import { chatSpecificitySeries, latentSeries, type HighlightRequest, type LatentStats, type Normalization } from './highlight-series';
 import { latentBrief, toBuffer, type LatentFacts } from './webview-payloads';
+import { t } from '../protocol/l10n';
 
 export interface AnswerState {
   model: 'chat' | 'base';
@@ -56,7 +57,7 @@ export function answerAsResult(answer: AnswerState, bundle: BundleInfo, provider
 function steerText(answer: AnswerState): string {
   if (answer.steer.length === 0) return '';
   const parts = answer.steer.map((s) => `#${s.latent} × ${s.strength}`).join(', ');
-  return `steered: ${parts} (${answer.steerOn === 'all' ? 'all tokens' : 'prompt only'})`;
+  return answer.steerOn === 'all' ? t('steered: {0} (all tokens)', parts) : t('steered: {0} (prompt only)', parts);
 }
 
 function answerHighlight(result: AnalysisResult, ctx: ColouringContext): HighlightState {
@@ -69,8 +70,8 @@ function answerHighlight(result: AnalysisResult, ctx: ColouringContext): Highlig
     const s = chatSpecificitySeries(result, ctx.chatSet, ctx.norm);
     return { mode: 'chat-specificity', note: ctx.chatSet.note, series: [{ ...s, acts: toBuffer(s.acts) }] };
   }
-  if (request.mode === 'kl') return { mode: 'kl', note: `${request.name} is measured on analysed text, not on generated answers.`, series: [] };
-  return { mode: request.mode, note: request.mode === 'none' ? '' : 'Loading latent metrics…', series: [] };
+  if (request.mode === 'kl') return { mode: 'kl', note: t('{0} is measured on analysed text, not on generated answers.', request.name), series: [] };
+  return { mode: request.mode, note: request.mode === 'none' ? '' : t('Loading latent metrics…'), series: [] };
 }
 
 function column(answer: AnswerState, state: GenerationState, ctx: ColouringContext): GenerationColumn {

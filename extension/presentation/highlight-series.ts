@@ -9,6 +9,7 @@ import type { AnalysisResult, LatentMetrics } from '../engine/types';
 export type { LatentStats };
 import type { ClassifyThresholds, HighlightSeries, HighlightState } from '../protocol/messages';
 import { verdictCode } from '../protocol/latent-verdict';
+import { t } from '../protocol/l10n';
 export type NormalizationMode = 'text-max' | 'stats-max' | 'number';
 
 export type SeriesData = HighlightSeries<Float32Array>;
@@ -50,9 +51,9 @@ export function maxOf(acts: ArrayLike<number>): number {
 }
 
 export function normalizationMax(acts: Float32Array, norm: Normalization, statsMax: number): { max: number; source: string } {
-  if (norm.mode === 'number') return { max: norm.value, source: 'fixed in settings' };
-  if (norm.mode === 'stats-max' && statsMax > 0) return { max: statsMax, source: 'max from statistics' };
-  const source = norm.mode === 'stats-max' ? 'max in this text: no statistics for this latent' : 'max in this text';
+  if (norm.mode === 'number') return { max: norm.value, source: t('fixed in settings') };
+  if (norm.mode === 'stats-max' && statsMax > 0) return { max: statsMax, source: t('max from statistics') };
+  const source = norm.mode === 'stats-max' ? t('max in this text: no statistics for this latent') : t('max in this text');
   return { max: maxOf(acts), source };
 }
 
@@ -60,26 +61,26 @@ export function latentSeries(result: AnalysisResult, latent: number, norm: Norma
   const exact = exactVector(result, latent);
   const acts = exact ?? topKVector(result, latent);
   const { max, source } = normalizationMax(acts, norm, stats?.maxAct?.[latent] ?? NaN);
-  return { latent, name: `latent ${latent}`, acts, max, maxSource: source, approximate: !exact };
+  return { latent, name: t('latent {0}', latent), acts, max, maxSource: source, approximate: !exact };
 }
 
 /**
  * The latents whose summed activation is "chat-specificity": the robust chat-specific ones when Latent
  * Scaling results exist, otherwise (said in `note`) every latent tagged chat-only by Delta-norm.
  */
-export function chatSpecificLatents(metrics: LatentMetrics, stats: LatentStats | undefined, t: ClassifyThresholds): { latents: number[]; robust: boolean; note: string } {
+export function chatSpecificLatents(metrics: LatentMetrics, stats: LatentStats | undefined, thresholds: ClassifyThresholds): { latents: number[]; robust: boolean; note: string } {
   const D = metrics.dictSize;
   const nuE = stats?.nuError;
   const nuR = stats?.nuReconstruction;
   const out: number[] = [];
   if (nuE && nuR) {
-    for (let j = 0; j < D; j++) if (verdictCode(metrics.deltaNorm[j], nuE[j], nuR[j], t) === 4) out.push(j);
-    return { latents: out, robust: true, note: `Chat-specificity: summed activation of the ${out.length} robust chat-specific latents (chat-only, ν^ε < ${t.nuError}, ν^r < ${t.nuReconstruction}).` };
+    for (let j = 0; j < D; j++) if (verdictCode(metrics.deltaNorm[j], nuE[j], nuR[j], thresholds) === 4) out.push(j);
+    return { latents: out, robust: true, note: t('Chat-specificity: summed activation of the {0} robust chat-specific latents (chat-only, ν^ε < {1}, ν^r < {2}).', out.length, thresholds.nuError, thresholds.nuReconstruction) };
   }
-  for (let j = 0; j < D; j++) if (metrics.deltaNorm[j] > t.chatOnlyAbove) out.push(j);
+  for (let j = 0; j < D; j++) if (metrics.deltaNorm[j] > thresholds.chatOnlyAbove) out.push(j);
   return {
     latents: out, robust: false,
-    note: `No Latent Scaling results yet: showing the summed activation of all ${out.length} latents tagged chat-only by Δnorm, which includes crosscoder artifacts. Compute statistics to keep only the robust ones.`,
+    note: t('No Latent Scaling results yet: showing the summed activation of all {0} latents tagged chat-only by Δnorm, which includes crosscoder artifacts. Compute statistics to keep only the robust ones.', out.length),
   };
 }
 
@@ -103,11 +104,11 @@ export function chatSpecificitySeries(result: AnalysisResult, set: { latents: nu
     });
   }
   const { max, source } = normalizationMax(acts, norm.mode === 'stats-max' ? { mode: 'text-max', value: norm.value } : norm, NaN);
-  return { latent: null, name: 'chat-specificity', acts, max, maxSource: source, approximate: !allExact };
+  return { latent: null, name: t('chat-specificity'), acts, max, maxSource: source, approximate: !allExact };
 }
 
 /** The series of a per-token KL highlight, or undefined when it was measured on another text or version. */
 export function klSeries(result: AnalysisResult, request: Extract<HighlightRequest, { mode: 'kl' }>, uri: string, version: number): SeriesData | undefined {
   if (request.uri !== uri || request.version !== version || request.acts.length !== result.tokens.length) return undefined;
-  return { latent: null, name: request.name, acts: request.acts, max: maxOf(request.acts), maxSource: 'max in this text (nats)', approximate: false };
+  return { latent: null, name: request.name, acts: request.acts, max: maxOf(request.acts), maxSource: t('max in this text (nats)'), approximate: false };
 }

@@ -8,6 +8,7 @@ import {
   type ClassifyThresholds, type DocumentActivity, type HighlightState, type LatentBrief, type LatentTable, type TokenDocument, type TokenExportData,
 } from '../protocol/messages';
 import type { HighlightData, LatentStats } from './highlight-series';
+import { t } from '../protocol/l10n';
 
 /** A copy of the typed array's elements in an ArrayBuffer of exactly their size. */
 export function toBuffer(a: Float32Array | Int32Array | Uint32Array | Uint8Array): ArrayBuffer {
@@ -62,7 +63,7 @@ export function tokenDocument(result: AnalysisResult, title: string, topK: numbe
       seen.add(r.latent);
     });
   }
-  const shown = T < result.tokens.length ? ` (first ${T.toLocaleString('en-US')} of ${result.tokens.length.toLocaleString('en-US')} tokens)` : '';
+  const shown = T < result.tokens.length ? ` ${t('(first {0} of {1} tokens)', T.toLocaleString('en-US'), result.tokens.length.toLocaleString('en-US'))}` : '';
   return {
     title: title + shown, bundle: result.bundle.name, provider: result.provider, kind: result.kind,
     texts,

@@ -3,13 +3,15 @@
  * folders) and a 73,728-latent crosscoder; a 256-token analysis on every provider that works here: the cpu as
  * the reference, then cuda, webgpu on a hardware adapter, dml on Windows. Prints session creation, first run
  * and median per stage, and each provider's ratio to the cpu measured in the same run; each provider runs in
- * its own child process. Decode tokens/s: the engine has no generation path yet (runtime/split-model.ts is
- * an interface only), so none is measured.
+ * its own child process. Then decode tokens/s of the whole chat model (all 26 blocks, split after block 13,
+ * both halves over the key/value caches as generation runs it; real-decode.ts's startDecoding) per provider,
+ * again against the cpu, each in its own child process.
  *
- * `npm run bench -- gpu [--tokens N] [--reps N] [--demo] [--allow-software]`, or `./run.sh [...]` in the
- * folder scripts/assemble-gpu-bench.sh makes. --demo: the demo bundle's tiny models instead (a smoke run of
- * the bench itself); --allow-software: also WebGPU on a software adapter (lavapipe), which is no GPU.
- * Skips, saying why, where no GPU provider works. Needs ~20 GB of free disk in the temp folder (not --demo).
+ * `npm run bench -- gpu [--tokens N] [--reps N] [--decode-steps N] [--demo] [--allow-software]`, or
+ * `./run.sh [...]` in the folder scripts/assemble-gpu-bench.sh makes. --demo: tiny models instead (the demo
+ * bundle's for the analysis, the 4-block Gemma 2 test fixture for decoding: a smoke run of the bench itself);
+ * --allow-software: also WebGPU on a software adapter (lavapipe), which is no GPU; --decode-steps 0: no decode.
+ * Skips, saying why, where no GPU provider works. Needs ~25 GB of free disk in the temp folder (not --demo).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -26,6 +28,7 @@ import { createSession, type ProviderChoice } from '../../extension/engine/runti
 import type { ProviderInUse } from '../../extension/engine/types';
 import { describeAdapter, preferredAdapter, probeWebGpu } from '../../extension/engine/runtime/webgpu-adapter';
 import { median, peakRssMiB, runStagesInChildren, type Bench } from './bench';
+import { startDecoding } from './real-decode';
 import { DICT_SIZE, GEMMA2_2B, writeCrosscoderFolder, writeGemma2Folder } from './real-weights';
 
 const LAYER = 13;
@@ -33,26 +36,34 @@ const TOP_K = 32;
 const STAGES = ['base', 'chat', 'crosscoder'] as const;
 // Under `npm run bench` this file is test/bench/gpu.ts; in the carried folder it is dist/bench-gpu.js.
 const DEMO = [join(__dirname, '..', '..', 'models', 'demo'), join(__dirname, '..', 'models', 'demo')].find((d) => existsSync(join(d, 'base.onnx')));
+/** --demo's decoding model: the 4-block Gemma 2 test fixture (models/gemma2-tiny in the carried folder), split after block 1. */
+const TINY_GEMMA2 = [join(__dirname, '..', 'fixtures', 'gemma2', 'model'), join(__dirname, '..', 'models', 'gemma2-tiny')].find((d) => existsSync(join(d, 'config.json')));
+const TINY_LAYER = 1;
+const WARMUP_STEPS = 2;
 
 interface Options {
   tokens: number;
   reps: number;
+  decodeSteps: number;
   demo: boolean;
   allowSoftware: boolean;
 }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { tokens: 256, reps: 5, demo: false, allowSoftware: false };
+  const o: Options = { tokens: 256, reps: 5, decodeSteps: 32, demo: false, allowSoftware: false };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--tokens') o.tokens = Number(args[++i]);
     else if (args[i] === '--reps') o.reps = Number(args[++i]);
+    else if (args[i] === '--decode-steps') o.decodeSteps = Number(args[++i]);
     else if (args[i] === '--demo') o.demo = true;
     else if (args[i] === '--allow-software') o.allowSoftware = true;
     else throw new Error(`gpu bench: unknown argument ${args[i]}`);
   }
   if (!(Number.isInteger(o.tokens) && o.tokens >= 1)) throw new Error('gpu bench: --tokens needs a positive integer');
   if (!(Number.isInteger(o.reps) && o.reps >= 1)) throw new Error('gpu bench: --reps needs a positive integer');
+  if (!(Number.isInteger(o.decodeSteps) && o.decodeSteps >= 0)) throw new Error('gpu bench: --decode-steps needs a non-negative integer');
   if (o.demo && !DEMO) throw new Error('gpu bench: --demo needs models/demo (npm run build)');
+  if (o.demo && o.decodeSteps > 0 && !TINY_GEMMA2) throw new Error('gpu bench: --demo decoding needs the Gemma 2 test fixture (test/fixtures/gemma2/model)');
   return o;
 }
 
@@ -62,6 +73,15 @@ interface ProviderResult {
   openMs: number;
   first: Record<string, number>;
   median: Record<string, number>;
+  peakRssMiB: number;
+}
+
+interface DecodeResult {
+  provider: string;
+  openMs: number;
+  prefillMs: number;
+  warmupMs: number[];
+  medianMs: number;
   peakRssMiB: number;
 }
 
@@ -96,9 +116,10 @@ async function writeAll(dir: string, o: Options): Promise<void> {
   if (o.demo) return;
   const t = performance.now();
   writeGemma2Folder(join(dir, 'base'), LAYER, 'F32', 1000);
-  writeGemma2Folder(join(dir, 'chat'), LAYER, 'F32', 2000);
+  // The chat model whole (the analysis reads its blocks 0..LAYER, decoding all of it).
+  writeGemma2Folder(join(dir, 'chat'), o.decodeSteps > 0 ? GEMMA2_2B.layers - 1 : LAYER, 'F32', 2000);
   writeCrosscoderFolder(join(dir, 'crosscoder'), 3000);
-  console.log(`wrote random weights (Gemma-2-2B shapes, blocks 0..${LAYER}, fp32; crosscoder ${DICT_SIZE} latents) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  console.log(`wrote random weights (Gemma-2-2B shapes, base blocks 0..${LAYER}, chat ${o.decodeSteps > 0 ? `all ${GEMMA2_2B.layers} blocks` : `blocks 0..${LAYER}`}, fp32; crosscoder ${DICT_SIZE} latents) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
@@ -149,6 +170,31 @@ async function measure(dir: string, o: Options, provider: ProviderInUse): Promis
   await Promise.all([...models.map((m) => m.session.release()), runner.dispose()]);
 }
 
+/** One provider: `decodeSteps` greedy steps of the whole chat model after a prompt and WARMUP_STEPS steps. */
+async function measureDecode(dir: string, o: Options, provider: ProviderInUse): Promise<void> {
+  const folder = o.demo ? TINY_GEMMA2! : join(dir, 'chat');
+  const options = withGraphDefaults({ executionProviders: [provider] });
+  const d = await startDecoding(folder, join(dir, 'cache'), o.demo ? TINY_LAYER : LAYER, options);
+  const warmupMs: number[] = [];
+  for (let i = 0; i < WARMUP_STEPS; i++) warmupMs.push(await d.step());
+  const stepMs: number[] = [];
+  for (let i = 0; i < o.decodeSteps; i++) stepMs.push(await d.step());
+  const result: DecodeResult = { provider, openMs: d.openMs, prefillMs: d.prefillMs, warmupMs, medianMs: median(stepMs), peakRssMiB: peakRssMiB() };
+  writeFileSync(join(dir, `decode-${provider}.json`), JSON.stringify(result));
+  await d.model.dispose();
+}
+
+function reportDecode(results: DecodeResult[], o: Options): void {
+  const cpu = results.find((r) => r.provider === 'cpu')!;
+  const what = o.demo ? `the 4-block Gemma 2 test fixture split after block ${TINY_LAYER} (a smoke run, not a measurement)` : `the whole Gemma-2-2B-shaped chat model (${GEMMA2_2B.layers} blocks, fp32, random weights) split after block ${LAYER}`;
+  console.log(`
+decode: ${what}; prompt 32 tokens, then median of ${o.decodeSteps} greedy steps after ${WARMUP_STEPS} warm-up steps; x cpu = cpu step / provider step (same run)`);
+  console.log('provider   open ms  prefill ms  warm-up ms     step ms  tokens/s   x cpu');
+  for (const r of results) {
+    console.log(`${r.provider.padEnd(10)} ${r.openMs.toFixed(0).padStart(7)} ${r.prefillMs.toFixed(1).padStart(11)} ${r.warmupMs.map((x) => x.toFixed(0)).join('/').padStart(11)} ${r.medianMs.toFixed(1).padStart(11)} ${(1000 / r.medianMs).toFixed(2).padStart(9)} ${(cpu.medianMs / r.medianMs).toFixed(2).padStart(7)}   peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+  }
+}
+
 function report(results: ProviderResult[], o: Options): void {
   const cpu = results.find((r) => r.provider === 'cpu')!;
   const what = o.demo ? 'the demo bundle (tiny models: a smoke run, not a measurement)' : `Gemma-2-2B shapes up to block ${LAYER} (fp32), crosscoder ${DICT_SIZE} latents, top-k ${TOP_K}`;
@@ -160,7 +206,6 @@ function report(results: ProviderResult[], o: Options): void {
     }
     console.log(`${r.provider.padEnd(10)} sessions opened in ${r.openMs.toFixed(0)} ms; ${(o.tokens / (r.median.total / 1000)).toFixed(0)} tokens/s analysed; peak RSS ${r.peakRssMiB.toFixed(0)} MiB${r.adapter ? `; adapter ${r.adapter}` : ''}`);
   }
-  console.log('decode tokens/s: not measured (the engine has no generation path yet)');
 }
 
 async function runGpuBench(args: string[]): Promise<void> {
@@ -176,6 +221,9 @@ async function runGpuBench(args: string[]): Promise<void> {
     await child('write');
     for (const p of ['cpu', ...usable]) await child(`measure-${p}`);
     report(['cpu', ...usable].map((p) => JSON.parse(readFileSync(join(dir, `result-${p}.json`), 'utf8')) as ProviderResult), o);
+    if (o.decodeSteps === 0) return;
+    for (const p of ['cpu', ...usable]) await child(`decode-${p}`);
+    reportDecode(['cpu', ...usable].map((p) => JSON.parse(readFileSync(join(dir, `decode-${p}.json`), 'utf8')) as DecodeResult), o);
   });
 }
 
@@ -189,7 +237,7 @@ function ensureRuntimeDir(): void {
 
 export const bench: Bench = {
   name: 'gpu',
-  description: 'Gemma-2-2B-shaped pair + 73,728-latent crosscoder, 256 tokens on every GPU provider that works here, against the cpu',
+  description: 'Gemma-2-2B-shaped pair + 73,728-latent crosscoder, 256 tokens, and the whole chat model\'s decode tokens/s on every GPU provider that works here, against the cpu',
   default: false,
   run: runGpuBench,
 };
@@ -200,6 +248,10 @@ const CHILD_MODES: Record<string, (dir: string, o: Options) => Promise<void>> = 
   'measure-cuda': (dir, o) => measure(dir, o, 'cuda'),
   'measure-webgpu': (dir, o) => measure(dir, o, 'webgpu'),
   'measure-dml': (dir, o) => measure(dir, o, 'dml'),
+  'decode-cpu': (dir, o) => measureDecode(dir, o, 'cpu'),
+  'decode-cuda': (dir, o) => measureDecode(dir, o, 'cuda'),
+  'decode-webgpu': (dir, o) => measureDecode(dir, o, 'webgpu'),
+  'decode-dml': (dir, o) => measureDecode(dir, o, 'dml'),
 };
 
 if (process.argv[1] && resolve(process.argv[1]) === __filename) {

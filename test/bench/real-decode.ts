@@ -55,9 +55,23 @@ export async function bandwidthProbe(kind: 'sum' | 'gemm'): Promise<{ bytes: num
   };
 }
 
-export async function decodeBench(folder: string, cacheDir: string, layer: number, steps: number): Promise<void> {
+/** A chat model split after `layer`, prefilled with a prompt; each `step()` decodes one greedy token and returns its ms. */
+export interface Decoding {
+  model: Gemma2SplitModel;
+  openMs: number;
+  prefillMs: number;
+  promptLength: number;
+  step(): Promise<number>;
+}
+
+/**
+ * Opens `folder` as generation does (both halves over the key/value caches, sessions with `options`) and
+ * prefills a 32-token prompt. Shared by this bench (CPU, against the memory-bandwidth floor) and gpu.ts
+ * (per provider, against the CPU).
+ */
+export async function startDecoding(folder: string, cacheDir: string, layer: number, options: ort.InferenceSession.SessionOptions): Promise<Decoding> {
   const t0 = performance.now();
-  const model = await Gemma2SplitModel.open('chat', folder, { layer, cacheDir }, (src) => ort.InferenceSession.create(src as string, sessionOptions()));
+  const model = await Gemma2SplitModel.open('chat', folder, { layer, cacheDir }, (src) => ort.InferenceSession.create(src as string, options));
   const openMs = performance.now() - t0;
   if (!model.hasSecondHalf) throw model.secondHalfError;
   const prompt = Array.from({ length: 32 }, (_, i) => 2 + ((i * 7919) % (model.vocabSize - 2)));
@@ -66,19 +80,24 @@ export async function decodeBench(folder: string, cacheDir: string, layer: numbe
   let b = await model.secondHalf(a.resid, undefined, { topK: 1 });
   const prefillMs = performance.now() - t1;
   let next = b.next.argmax[prompt.length - 1];
-  const step = async () => {
-    const x = await model.firstHalf([next], a.cache as KvCache);
-    const y = await model.secondHalf(x.resid, b.cache, { topK: 1 });
-    a = x;
-    b = y;
-    next = y.next.argmax[0];
+  return {
+    model, openMs, prefillMs, promptLength: prompt.length,
+    async step() {
+      const t = performance.now();
+      const x = await model.firstHalf([next], a.cache as KvCache);
+      const y = await model.secondHalf(x.resid, b.cache, { topK: 1 });
+      a = x;
+      b = y;
+      next = y.next.argmax[0];
+      return performance.now() - t;
+    },
   };
+}
+
+export async function decodeBench(folder: string, cacheDir: string, layer: number, steps: number): Promise<void> {
+  const { model, openMs, prefillMs, promptLength, step } = await startDecoding(folder, cacheDir, layer, sessionOptions());
   const firstSteps: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    const t = performance.now();
-    await step(); // the first steps also page the weights in
-    firstSteps.push(performance.now() - t);
-  }
+  for (let i = 0; i < 2; i++) firstSteps.push(await step()); // the first steps also page the weights in
   const probe = await bandwidthProbe('sum');
   const gemm = await bandwidthProbe('gemm');
   const probeMs = [await probe.run()];
@@ -86,10 +105,8 @@ export async function decodeBench(folder: string, cacheDir: string, layer: numbe
   const stepMs: number[] = [];
   const faults: number[] = [];
   for (let i = 0; i < steps; i++) {
-    const t = performance.now();
     const f = process.resourceUsage().majorPageFault;
-    await step();
-    stepMs.push(performance.now() - t);
+    stepMs.push(await step());
     faults.push(process.resourceUsage().majorPageFault - f);
     if (i % 8 === 7) {
       probeMs.push(await probe.run());
@@ -110,7 +127,7 @@ export async function decodeBench(folder: string, cacheDir: string, layer: numbe
   const floorMs = (readPerStep / bandwidth) * 1000;
   const ms = median(stepMs);
   const kvPerToken = model.config.numLayers * 2 * model.config.numKvHeads * model.config.headDim * 4;
-  console.log(`\ndecode: whole Gemma-2-2B-shaped chat model (26 blocks, fp32, random weights), split after block ${layer}, ORT CPU, prepacking off; prompt ${prompt.length} tokens then ${steps} greedy steps (median after 2 warm-up steps)`);
+  console.log(`\ndecode: whole Gemma-2-2B-shaped chat model (26 blocks, fp32, random weights), split after block ${layer}, ORT CPU, prepacking off; prompt ${promptLength} tokens then ${steps} greedy steps (median after 2 warm-up steps)`);
   console.log(`open ${openMs.toFixed(0)} ms; prefill ${prefillMs.toFixed(0)} ms; warm-up steps ${firstSteps.map((x) => x.toFixed(0)).join(' / ')} ms; step median ${ms.toFixed(0)} ms (range ${Math.min(...stepMs).toFixed(0)}-${Math.max(...stepMs).toFixed(0)}) = ${(1000 / ms).toFixed(2)} tokens/s`);
   const gemmRate = gemm.bytes / (median(gemmMs) / 1000);
   console.log(`memory bandwidth (ORT ReduceSum over a ${(probe.bytes / 2 ** 20).toFixed(0)} MiB input, probed before, every 8 steps and after) median ${(bandwidth / 1e9).toFixed(1)} GB/s, range ${(probe.bytes / Math.max(...probeMs) / 1e6).toFixed(1)}-${(probe.bytes / Math.min(...probeMs) / 1e6).toFixed(1)}; a one-row Gemm against the same bytes (the model's kernel) streams ${(gemmRate / 1e9).toFixed(1)} GB/s`);

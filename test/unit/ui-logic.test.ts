@@ -7,14 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUCKETS, bucketOf, bucketRanges } from '../../extension/host/decoration-buckets';
-import { scriptSafeJson, standaloneTokenHtml } from '../../extension/presentation/export-html';
+import { standaloneTokenHtml } from '../../extension/presentation/export-html';
+import { scriptSafeJson } from '../../extension/presentation/webview-html';
 import { chatSpecificLatents, chatSpecificitySeries, latentSeries, normalizationMax, topKVector } from '../../extension/presentation/highlight-series';
 import { spanIndex, tokenAt } from '../../extension/host/token-lookup';
 import { toBuffer, tokenDocument } from '../../extension/presentation/webview-payloads';
 import { latentVerdict } from '../../extension/engine/latents/verdict';
 import { tagOf } from '../../extension/engine/latents/tags';
 import type { AnalysisResult, LatentMetrics, TokenInfo } from '../../extension/engine/types';
-import { DEFAULT_THRESHOLDS, VERDICT_CODE_KINDS, verdictCode } from '../../extension/protocol/latent-verdict';
+import { DEFAULT_THRESHOLDS, VERDICT_CODE_KINDS, verdictCode, verdictOf } from '../../extension/protocol/latent-verdict';
 import { TOKEN_OUTSIDE, TOKEN_TEMPLATE } from '../../extension/protocol/messages';
 import { DEFAULT_FILTER, LatentTableModel, sortOrder, type LatentFilter } from '../../webview/latents/table-model';
 import { seededRandom as rng } from '../../extension/engine/random';
@@ -137,7 +138,7 @@ test('the sidebar query equals an independent filter + sort on random tables and
     const t = DEFAULT_THRESHOLDS;
     const pass = (j: number) => {
       const dn = cols.deltaNorm[j], ne = cols.nuError[j], nr = cols.nuReconstruction[j];
-      const v = latentVerdict(tagOf(dn, t), dn, ne, nr, { completeShrinkage: t.nuError, latentDecoupling: t.nuReconstruction });
+      const v = latentVerdict(tagOf(dn, t), ne, nr, { completeShrinkage: t.nuError, latentDecoupling: t.nuReconstruction });
       if (f.tag !== 'any' && tagOf(dn, t) !== f.tag) return false;
       const cs = v.completeShrinkage === true, ld = v.latentDecoupling === true;
       const ok = {
@@ -173,7 +174,7 @@ test('verdict codes agree with the engine verdicts (NaN included)', () => {
   for (let i = 0; i < 20_000; i++) {
     const pick = () => (r() < 0.15 ? NaN : 1.5 * r() - 0.2);
     const dn = r() < 0.02 ? NaN : r(), ne = pick(), nr = pick();
-    const v = latentVerdict(tagOf(dn, t), dn, ne, nr, { completeShrinkage: t.nuError, latentDecoupling: t.nuReconstruction });
+    const v = latentVerdict(tagOf(dn, t), ne, nr, { completeShrinkage: t.nuError, latentDecoupling: t.nuReconstruction });
     const code = verdictCode(dn, ne, nr, t);
     assert.equal(VERDICT_CODE_KINDS[code], v.verdict, JSON.stringify({ dn, ne, nr }));
     if (code === 7) assert.equal(v.latentDecoupling, true);
@@ -186,7 +187,7 @@ test('verdict codes agree with the engine verdicts under both nu sign convention
     const t = { ...DEFAULT_THRESHOLDS, nuSign };
     for (let i = 0; i < 20_000; i++) {
       const dn = 0.8 + 0.2 * r(), ne = 3 * r() - 1.5, nr = 3 * r() - 1.5;
-      const v = latentVerdict(tagOf(dn, t), dn, ne, nr, { completeShrinkage: t.nuError, latentDecoupling: t.nuReconstruction, nuSign });
+      const v = latentVerdict(tagOf(dn, t), ne, nr, { completeShrinkage: t.nuError, latentDecoupling: t.nuReconstruction, nuSign });
       assert.equal(VERDICT_CODE_KINDS[verdictCode(dn, ne, nr, t)], v.verdict, JSON.stringify({ nuSign, dn, ne, nr }));
       const flagged = (nu: number, thr: number) => (nuSign === 'absolute' ? Math.abs(nu) : nu) >= thr;
       if (dn > t.chatOnlyAbove) assert.equal(v.verdict === 'robust-chat-specific', !flagged(ne, t.nuError) && !flagged(nr, t.nuReconstruction));
@@ -195,7 +196,13 @@ test('verdict codes agree with the engine verdicts under both nu sign convention
   const t = { ...DEFAULT_THRESHOLDS, nuSign: 'absolute' as const };
   assert.equal(VERDICT_CODE_KINDS[verdictCode(0.95, -0.6, 0.1, t)], 'complete-shrinkage');
   assert.equal(VERDICT_CODE_KINDS[verdictCode(0.95, -0.6, 0.1, DEFAULT_THRESHOLDS)], 'robust-chat-specific');
-  assert.match(latentVerdict('chat-only', 0.95, -0.6, 0.1, { completeShrinkage: 0.2, latentDecoupling: 0.5, nuSign: 'absolute' }).text, /\|nu_eps\| = 0\.60 >= 0\.2/);
+  assert.match(verdictOf(0.95, -0.6, 0.1, t).sentence, /\|nu_eps\| = 0\.60 >= 0\.2/);
+  // The sentence names the artifact that decided the verdict, and both when both flags are up.
+  assert.match(verdictOf(0.95, 0.4, 0.1, DEFAULT_THRESHOLDS).sentence, /nu_eps = 0\.40 >= 0\.2\): a Complete Shrinkage artifact/);
+  assert.doesNotMatch(verdictOf(0.95, 0.4, 0.1, DEFAULT_THRESHOLDS).sentence, /Latent Decoupling/);
+  assert.match(verdictOf(0.95, 0.4, 0.7, DEFAULT_THRESHOLDS).sentence, /Complete Shrinkage artifact.*nu_r = 0\.70 >= 0\.5: Latent Decoupling/);
+  assert.match(verdictOf(0.95, 0.1, 0.7, DEFAULT_THRESHOLDS).sentence, /^Looks chat-only by Delta-norm \(0\.95\).*Latent Decoupling artifact/);
+  assert.match(verdictOf(0.95, 0.1, 0.2, DEFAULT_THRESHOLDS).sentence, /^Robust chat-specific.*nu_eps = 0\.10 < 0\.2, nu_r = 0\.20 < 0\.5/);
 });
 
 function fakeResult(T: number, r: () => number, selected: number[]): AnalysisResult {
@@ -292,7 +299,7 @@ test('the standalone export embeds data that cannot close its script element', (
   assert.ok(!json.includes('<'));
   assert.deepEqual(JSON.parse(json), nasty);
   const html = standaloneTokenHtml({ title: '</title><b>x', note: '', texts: nasty.texts, ids: [1, 2, 3, 4], flags: [0, 0, 0, 0], series: [] }, 'console.log("</script>")', 'body{}</style>');
-  assert.equal(html.match(/<\/script>/gi)?.length, 2, 'only the data and code elements close');
+  assert.equal(html.match(/<\/script>/gi)?.length, 3, 'only the data, string-table and code elements close');
   assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;/);
   assert.ok(!html.includes('</title><b>'));
 });

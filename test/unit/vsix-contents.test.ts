@@ -24,6 +24,7 @@ function allowList(binaries: string): RegExp[] {
     /^\[Content_Types\]\.xml$/,
     /^extension\.vsixmanifest$/,
     /^extension\/(package\.json|package\.nls\.json|readme\.md|changelog\.md|LICENSE\.txt)$/,
+    /^extension\/l10n\/bundle\.l10n(\.[a-z-]+)?\.json$/,
     /^extension\/dist\/(extension|worker|stats-worker)\.js$/,
     /^extension\/dist\/node-sqlite3-wasm\.wasm$/,
     /^extension\/dist\/webview\/[a-z-]+\.js$/,
@@ -41,6 +42,7 @@ function allowList(binaries: string): RegExp[] {
 
 const REQUIRED = [
   'extension/package.json',
+  'extension/l10n/bundle.l10n.json',
   'extension/LICENSE.txt',
   'extension/changelog.md',
   'extension/media/icon.png',

@@ -1,7 +1,7 @@
 /**
  * Loads a built webview (dist/webview/<name>.js) in headless Chromium exactly as VS Code would show it:
  * the host's HTML shell with its Content-Security-Policy, served from a fake extension origin, with a fake
- * `acquireVsCodeApi` that records what the webview posts. Host messages are posted into the page with
+ * `acquireVsCodeApi` that records what the webview posts, and optionally a translated string table. Host messages are posted into the page with
  * ArrayBuffers rebuilt there (see `buffer`).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -82,7 +82,7 @@ function installFakeVsCodeApi(initialState) {
 
 const CONTENT_TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css' };
 
-export async function openWebview(browser: Browser, name: string, opts: { state?: unknown; bodyClass?: string; width?: number; height?: number } = {}): Promise<WebviewPage> {
+export async function openWebview(browser: Browser, name: string, opts: { state?: unknown; bodyClass?: string; width?: number; height?: number; l10n?: Record<string, string> } = {}): Promise<WebviewPage> {
   const context = await browser.newContext({ viewport: { width: opts.width ?? 900, height: opts.height ?? 800 } });
   const page = await context.newPage();
   const errors: string[] = [];
@@ -97,7 +97,7 @@ export async function openWebview(browser: Browser, name: string, opts: { state?
         contentType: 'text/html',
         body: webviewHtml({
           cspSource: ORIGIN, nonce: 'testnonce123', scriptUri: `${ORIGIN}/dist/webview/${name}.js`,
-          styleUri: `${ORIGIN}/media/webview.css`, title: name, bodyClass: opts.bodyClass,
+          styleUri: `${ORIGIN}/media/webview.css`, title: name, bodyClass: opts.bodyClass, l10n: opts.l10n,
         }),
       });
       return;

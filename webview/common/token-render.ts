@@ -5,6 +5,7 @@
  */
 import { alphaOf, rgba, type Hue } from './colors';
 import { el } from './dom';
+import { t } from './l10n';
 import { TOKEN_OUTSIDE, TOKEN_SPECIAL, TOKEN_TEMPLATE } from '../../extension/protocol/messages';
 
 export interface TokenModel {
@@ -96,11 +97,11 @@ export function colourTokens(spans: readonly HTMLSpanElement[], series: readonly
 /** The tooltip lines for token i, as in the dashboards: `Token <id>: '<text>'` then one line per series. */
 export function tooltipLines(model: TokenModel, series: readonly SeriesModel[], i: number): string[] {
   const id = model.ids ? model.ids[i] : NaN;
-  const head = Number.isFinite(id) ? `Token ${id}: ${JSON.stringify(model.texts[i])}` : JSON.stringify(model.texts[i]);
+  const head = Number.isFinite(id) ? t('Token {0}: {1}', id, JSON.stringify(model.texts[i])) : JSON.stringify(model.texts[i]);
   const lines = [head];
   const f = model.flags ? model.flags[i] : 0;
-  if (f & TOKEN_TEMPLATE) lines.push('chat-template token');
-  if (f & TOKEN_OUTSIDE) lines.push('not in the document');
+  if (f & TOKEN_TEMPLATE) lines.push(t('chat-template token'));
+  if (f & TOKEN_OUTSIDE) lines.push(t('not in the document'));
   for (const s of series) lines.push(`${s.name}: ${Number.isFinite(s.acts[i]) ? s.acts[i].toFixed(3) : 'NaN'}`);
   return lines;
 }

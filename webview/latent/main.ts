@@ -9,6 +9,7 @@ import { select } from 'd3-selection';
 import { ANNOTATION_STATUSES, SaveAnnotation, type AnnotationStatus, type HostToLatent, type LatentDetail, type LatentPageState, type LatentToHost, type LogitEffectsView, type TokenStrip } from '../../extension/protocol/messages';
 import { verdictOf } from '../../extension/protocol/latent-verdict';
 import { connectToHost } from '../common/host';
+import { t } from '../common/l10n';
 import { byId, el, formatNumber } from '../common/dom';
 import { setValue, valueOf } from '../common/elements';
 import { sparkline } from '../common/charts';
@@ -17,7 +18,7 @@ import { attachTooltip, colourTokens, renderTokens, tokenIndexOf, tokenTarget } 
 const host = connectToHost<LatentToHost, HostToLatent, LatentPageState>();
 const app = byId('app');
 /** Filled when the host's logit effects arrive (they take a model load); kept across re-renders of the page. */
-const logitBox = el('div', { class: 'logit-effects', attrs: { id: 'logit-effects' } }, el('p', { class: 'muted', text: 'Computing…' }));
+const logitBox = el('div', { class: 'logit-effects', attrs: { id: 'logit-effects' } }, el('p', { class: 'muted', text: t('Computing…') }));
 let logitLatent = -1;
 
 function render(detail: LatentDetail | null, message: string): void {
@@ -28,37 +29,37 @@ function render(detail: LatentDetail | null, message: string): void {
   host.setState({ latent: detail.latent });
   if (logitLatent !== detail.latent) {
     logitLatent = detail.latent;
-    logitBox.replaceChildren(el('p', { class: 'muted', text: 'Computing…' }));
+    logitBox.replaceChildren(el('p', { class: 'muted', text: t('Computing…') }));
   }
   const n = detail.numbers;
   const verdict = verdictOf(n.deltaNorm, n.nuError, n.nuReconstruction, detail.thresholds);
   const label = detail.annotation?.label ?? '';
   app.replaceChildren(
     el('div', { class: 'toolbar' },
-      el('h2', { class: 'title', text: `Latent #${detail.latent}${label ? ` — ${label}` : ''}` }),
+      el('h2', { class: 'title', text: `${t('Latent #{0}', detail.latent)}${label ? ` — ${label}` : ''}` }),
       el('span', { class: `badge verdict-${verdict.kind}`, text: verdict.badge }),
-      button('Highlight in editor', () => host.post({ type: 'highlightLatent', latent: detail.latent, slot: 0 })),
-      button('As second colour', () => host.post({ type: 'highlightLatent', latent: detail.latent, slot: 1 })),
-      button('Steer generation…', () => host.post({ type: 'steerLatent', latent: detail.latent }))),
+      button(t('Highlight in editor'), () => host.post({ type: 'highlightLatent', latent: detail.latent, slot: 0 })),
+      button(t('As second colour'), () => host.post({ type: 'highlightLatent', latent: detail.latent, slot: 1 })),
+      button(t('Steer generation…'), () => host.post({ type: 'steerLatent', latent: detail.latent }))),
     el('p', { class: 'verdict', text: verdict.sentence }),
     ...signNote(n.deltaNorm, n.nuError, n.nuReconstruction, detail.thresholds, verdict.kind),
-    el('p', { class: 'muted', text: `${detail.bundle} · latent ${detail.latent} of ${detail.dictSize.toLocaleString('en-US')}` }),
-    section('Decoder norms per model', normBars(n.decNormBase, n.decNormChat)),
-    section('Numbers', numbersTable(detail)),
-    section('Logit effects (direct path)', logitBox),
-    section('In the current document', documentView(detail)),
-    section('Max-activating examples', examplesView(detail)),
-    section('Annotation', annotationEditor(detail)),
+    el('p', { class: 'muted', text: t('{0} · latent {1} of {2}', detail.bundle, detail.latent, detail.dictSize.toLocaleString('en-US')) }),
+    section(t('Decoder norms per model'), normBars(n.decNormBase, n.decNormChat)),
+    section(t('Numbers'), numbersTable(detail)),
+    section(t('Logit effects (direct path)'), logitBox),
+    section(t('In the current document'), documentView(detail)),
+    section(t('Max-activating examples'), examplesView(detail)),
+    section(t('Annotation'), annotationEditor(detail)),
   );
 }
 
 /** Says so when the other nu sign convention (setting latentDiff.nuSignConvention) would give another verdict. */
-function signNote(deltaNorm: number, nuError: number, nuReconstruction: number, t: LatentDetail['thresholds'], kind: string): HTMLElement[] {
-  const current = t.nuSign ?? 'signed';
+function signNote(deltaNorm: number, nuError: number, nuReconstruction: number, thresholds: LatentDetail['thresholds'], kind: string): HTMLElement[] {
+  const current = thresholds.nuSign ?? 'signed';
   const other = current === 'signed' ? 'absolute' : 'signed';
-  const alt = verdictOf(deltaNorm, nuError, nuReconstruction, { ...t, nuSign: other });
+  const alt = verdictOf(deltaNorm, nuError, nuReconstruction, { ...thresholds, nuSign: other });
   if (alt.kind === kind) return [];
-  return [el('p', { class: 'muted sign-note', text: `The ν thresholds compare ${current === 'signed' ? 'signed ν' : '|ν|'} (setting latentDiff.nuSignConvention: ${current}). With ${other === 'signed' ? 'signed ν' : '|ν|'} this latent would be "${alt.badge}".` })];
+  return [el('p', { class: 'muted sign-note', text: t('The ν thresholds compare {0} (setting latentDiff.nuSignConvention: {1}). With {2} this latent would be "{3}".', current === 'signed' ? t('signed ν') : '|ν|', current, other === 'signed' ? t('signed ν') : '|ν|', alt.badge) })];
 }
 
 function section(title: string, ...content: Node[]): HTMLElement {
@@ -75,7 +76,7 @@ function normBars(base: number, chat: number): SVGSVGElement {
   const W = 300, row = 22;
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   const root = select(svg).attr('viewBox', `0 0 ${W} ${row * 2 + 4}`).attr('class', 'norm-bars').attr('role', 'img')
-    .attr('aria-label', `decoder norm base ${formatNumber(base)}, chat ${formatNumber(chat)}`);
+    .attr('aria-label', t('decoder norm base {0}, chat {1}', formatNumber(base), formatNumber(chat)));
   const x = scaleLinear().domain([0, Math.max(base, chat, 1e-9)]).range([0, W - 130]);
   const data: [string, number, string][] = [['base', base, 'bar-base'], ['chat', chat, 'bar-chat']];
   const g = root.selectAll('g').data(data).join('g').attr('transform', (_, i) => `translate(0,${i * row + 2})`);
@@ -88,18 +89,18 @@ function normBars(base: number, chat: number): SVGSVGElement {
 function numbersTable(d: LatentDetail): HTMLElement {
   const n = d.numbers;
   const rows: [string, number, string][] = [
-    ['Δnorm (paper convention: 1 = chat-only, 0 = base-only)', n.deltaNorm, ''],
-    ['dec_norm_diff (code convention) = 1 − Δnorm', 1 - n.deltaNorm, ''],
-    ['decoder cosine (base, chat)', n.decCos, ''],
-    ['encoder norm base / chat', n.encNormBase, formatNumber(n.encNormChat)],
-    ['encoder cosine (base, chat)', n.encCos, ''],
-    ['activation scale s_j (shown activations are f·s_j)', n.scale, ''],
-    ['β error base / chat', n.betaErrorBase, formatNumber(n.betaErrorChat)],
-    ['ν^ε = β_error,base / β_error,chat', n.nuError, `threshold ${d.thresholds.nuError}`],
-    ['β reconstruction base / chat', n.betaReconstructionBase, formatNumber(n.betaReconstructionChat)],
-    ['ν^r = β_recon,base / β_recon,chat', n.nuReconstruction, `threshold ${d.thresholds.nuReconstruction}`],
-    ['activation frequency', n.freq, ''],
-    ['max activation (dataset)', n.maxAct, ''],
+    [t('Δnorm (paper convention: 1 = chat-only, 0 = base-only)'), n.deltaNorm, ''],
+    [t('dec_norm_diff (code convention) = 1 − Δnorm'), 1 - n.deltaNorm, ''],
+    [t('decoder cosine (base, chat)'), n.decCos, ''],
+    [t('encoder norm base / chat'), n.encNormBase, formatNumber(n.encNormChat)],
+    [t('encoder cosine (base, chat)'), n.encCos, ''],
+    [t('activation scale s_j (shown activations are f·s_j)'), n.scale, ''],
+    [t('β error base / chat'), n.betaErrorBase, formatNumber(n.betaErrorChat)],
+    ['ν^ε = β_error,base / β_error,chat', n.nuError, t('threshold {0}', d.thresholds.nuError)],
+    [t('β reconstruction base / chat'), n.betaReconstructionBase, formatNumber(n.betaReconstructionChat)],
+    ['ν^r = β_recon,base / β_recon,chat', n.nuReconstruction, t('threshold {0}', d.thresholds.nuReconstruction)],
+    [t('activation frequency'), n.freq, ''],
+    [t('max activation (dataset)'), n.maxAct, ''],
   ];
   return el('table', { class: 'numbers' }, el('tbody', {}, ...rows.map(([name, v, extra]) =>
     el('tr', {}, el('th', { text: name }), el('td', { class: 'num', text: formatNumber(v, 4) }), el('td', { class: 'muted', text: extra })))));
@@ -111,7 +112,7 @@ function strip(s: TokenStrip, max: number, onToken?: (i: number) => void): HTMLE
   const spans = renderTokens(box, { texts: s.texts });
   colourTokens(spans, [{ name: 'act', acts, max, hue: 'first' }]);
   if (s.focus >= 0) spans[s.focus]?.classList.add('selected');
-  attachTooltip(box, (i) => [JSON.stringify(s.texts[i]), `activation: ${formatNumber(acts[i])}`]);
+  attachTooltip(box, (i) => [JSON.stringify(s.texts[i]), t('activation: {0}', formatNumber(acts[i]))]);
   if (onToken) box.addEventListener('click', (e) => {
     const t = tokenTarget(box, e);
     if (t) onToken(tokenIndexOf(t));
@@ -120,32 +121,32 @@ function strip(s: TokenStrip, max: number, onToken?: (i: number) => void): HTMLE
 }
 
 function documentView(d: LatentDetail): HTMLElement {
-  if (!d.document) return el('p', { class: 'muted', text: 'Nothing analysed yet: run "Latent Diff: Analyze Document".' });
+  if (!d.document) return el('p', { class: 'muted', text: t('Nothing analysed yet: run "Latent Diff: Analyze Document".') });
   const doc = d.document;
   const acts = new Float32Array(doc.strip.acts);
   const reveal = (i: number) => host.post({ type: 'revealToken', index: doc.strip.offset + i });
   return el('div', {},
-    el('p', { class: 'muted', text: `${doc.title}: max ${formatNumber(doc.max)}${doc.approximate ? ' (from each token\'s top-k only)' : ''}. Click a token to show it in the editor.` }),
+    el('p', { class: 'muted', text: doc.approximate ? t('{0}: max {1} (from each token\'s top-k only). Click a token to show it in the editor.', doc.title, formatNumber(doc.max)) : t('{0}: max {1}. Click a token to show it in the editor.', doc.title, formatNumber(doc.max)) }),
     sparkline(acts, doc.max, 'first', reveal, 300, 30),
-    doc.max > 0 ? strip(doc.strip, doc.max, reveal) : el('p', { class: 'muted', text: 'The latent does not fire in this text.' }));
+    doc.max > 0 ? strip(doc.strip, doc.max, reveal) : el('p', { class: 'muted', text: t('The latent does not fire in this text.') }));
 }
 
 function examplesView(d: LatentDetail): HTMLElement {
   const ex = d.examples;
   if (ex.status === 'none') return el('p', { class: 'empty-state', text: ex.message });
-  return el('div', {}, el('p', { class: 'muted', text: `From ${ex.source}. Each example is coloured relative to its own max.` }),
+  return el('div', {}, el('p', { class: 'muted', text: t('From {0}. Each example is coloured relative to its own max.', ex.source) }),
     ...ex.sections.map((s) => el('details', { attrs: s === ex.sections[0] ? { open: '' } : {} },
       el('summary', { text: `${s.name} (${s.examples.length})` }),
       ...s.examples.map((e) => el('div', { class: 'example' },
-        el('div', { class: 'muted', text: `Max Activation: ${e.maxAct.toFixed(2)}` }), strip(e.strip, e.maxAct))))));
+        el('div', { class: 'muted', text: t('Max Activation: {0}', e.maxAct.toFixed(2)) }), strip(e.strip, e.maxAct))))));
 }
 
 function annotationEditor(d: LatentDetail): HTMLElement {
   const a = d.annotation;
-  const labelField = el('vscode-textfield', { attrs: { id: 'annotation-label', placeholder: 'short label', 'aria-label': 'Label' } });
-  const status = el('vscode-single-select', { attrs: { id: 'annotation-status', 'aria-label': 'Status' } },
+  const labelField = el('vscode-textfield', { attrs: { id: 'annotation-label', placeholder: t('short label'), 'aria-label': t('Label') } });
+  const status = el('vscode-single-select', { attrs: { id: 'annotation-status', 'aria-label': t('Status') } },
     ...ANNOTATION_STATUSES.map((s) => el('vscode-option', { text: s, attrs: { value: s } })));
-  const notes = el('vscode-textarea', { attrs: { id: 'annotation-notes', rows: '4', placeholder: 'notes', 'aria-label': 'Notes' } });
+  const notes = el('vscode-textarea', { attrs: { id: 'annotation-notes', rows: '4', placeholder: t('notes'), 'aria-label': t('Notes') } });
   const result = el('span', { class: 'muted', attrs: { id: 'annotation-result', 'aria-live': 'polite' } });
   /** What the host last had: a save sends only the fields that differ, so another window's edits of the others are kept. */
   const saved = { label: a?.label ?? '', notes: a?.notes ?? '', status: a?.status ?? 'hypothesis' };
@@ -154,20 +155,20 @@ function annotationEditor(d: LatentDetail): HTMLElement {
     setValue(status, saved.status);
     setValue(notes, saved.notes);
   });
-  const save = button('Save annotation', async () => {
+  const save = button(t('Save annotation'), async () => {
     const shown = { label: valueOf(labelField), notes: valueOf(notes), status: valueOf(status) as AnnotationStatus };
     const patch = Object.fromEntries(Object.entries(shown).filter(([k, v]) => saved[k as keyof typeof saved] !== v)) as Partial<typeof shown>;
     if (Object.keys(patch).length === 0) {
-      result.textContent = 'no changes to save';
+      result.textContent = t('no changes to save');
       return;
     }
-    result.textContent = 'saving…';
+    result.textContent = t('saving…');
     try {
       await host.request(SaveAnnotation, { latent: d.latent, ...patch });
       Object.assign(saved, patch);
-      result.textContent = 'saved';
+      result.textContent = t('saved');
     } catch (e) {
-      result.textContent = `not saved: ${(e as Error).message}`;
+      result.textContent = t('not saved: {0}', (e as Error).message);
     }
   }, false);
   save.id = 'annotation-save';
@@ -177,13 +178,13 @@ function annotationEditor(d: LatentDetail): HTMLElement {
     el('div', { class: 'control-row' }, labelField, status),
     notes,
     el('div', { class: 'control-row' }, save, result),
-    el('h4', { text: `Evidence (${evidence.length})` }),
+    el('h4', { text: t('Evidence ({0})', evidence.length) }),
     evidence.length === 0
-      ? el('p', { class: 'muted', text: 'Select text in an editor and run "Latent Diff: Add Evidence from Selection".' })
+      ? el('p', { class: 'muted', text: t('Select text in an editor and run "Latent Diff: Add Evidence from Selection".') })
       : el('ul', { class: 'evidence' }, ...evidence.map((e, i) => {
         const link = el('button', { class: 'link', text: `${e.file}:${e.line + 1}:${e.character + 1}` });
         link.addEventListener('click', () => host.post({ type: 'openEvidence', index: i }));
-        return el('li', {}, link, el('span', { class: 'muted', text: ` act ${formatNumber(e.activation)}${e.text ? ` · ${JSON.stringify(e.text)}` : ''}` }));
+        return el('li', {}, link, el('span', { class: 'muted', text: ` ${t('act {0}', formatNumber(e.activation))}${e.text ? ` · ${JSON.stringify(e.text)}` : ''}` }));
       })));
 }
 
@@ -194,17 +195,17 @@ function renderLogitEffects(e: LogitEffectsView | null, message: string): void {
     return;
   }
   const list = (title: string, rows: { text: string; logit: number }[]) => el('table', { class: 'latent-table' },
-    el('thead', {}, el('tr', {}, el('th', { text: title }), el('th', { class: 'num', text: 'logit' }))),
+    el('thead', {}, el('tr', {}, el('th', { text: title }), el('th', { class: 'num', text: t('logit') }))),
     el('tbody', {}, ...rows.map((r) => el('tr', {}, el('td', {}, el('code', { text: JSON.stringify(r.text) })), el('td', { class: 'num', text: r.logit.toFixed(3) })))));
   const model = (name: 'base' | 'chat') => el('div', { class: `logit-model logit-${name}` },
-    el('h4', { text: `${name} decoder d_j^${name}` }),
-    el('div', { class: 'logit-lists' }, list('promoted', e[name].promoted), list('suppressed', e[name].suppressed)));
-  logitBox.replaceChildren(el('p', { class: 'muted', text: `Direct path only: ${e.convention}.` }), el('div', { class: 'logit-sides' }, model('base'), model('chat')));
+    el('h4', { text: t('{0} decoder d_j^{1}', name === 'base' ? t('base') : t('chat'), name) }),
+    el('div', { class: 'logit-lists' }, list(t('promoted'), e[name].promoted), list(t('suppressed'), e[name].suppressed)));
+  logitBox.replaceChildren(el('p', { class: 'muted', text: t('Direct path only: {0}.', e.convention) }), el('div', { class: 'logit-sides' }, model('base'), model('chat')));
 }
 
 host.onEvent((m) => {
   if (m.type === 'latent') render(m.detail, m.message);
   else if (m.type === 'logitEffects' && m.latent === logitLatent) renderLogitEffects(m.effects, m.message);
 });
-app.replaceChildren(el('p', { class: 'empty-state', text: 'Loading…' }));
+app.replaceChildren(el('p', { class: 'empty-state', text: t('Loading…') }));
 host.post({ type: 'ready' });

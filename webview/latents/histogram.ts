@@ -7,6 +7,7 @@ import { brushX, type D3BrushEvent } from 'd3-brush';
 import { scaleLinear } from 'd3-scale';
 import { select, type Selection } from 'd3-selection';
 import type { ClassifyThresholds } from '../../extension/protocol/messages';
+import { t } from '../common/l10n';
 
 const BINS = 50;
 const W = 300;
@@ -35,7 +36,7 @@ export class DeltaNormHistogram {
   constructor(all: Uint32Array, thresholds: ClassifyThresholds, onBrush: (range: [number, number] | null) => void) {
     this.element = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
     this.root = select(this.element).attr('viewBox', `0 0 ${W} ${H}`).attr('class', 'histogram').attr('role', 'img')
-      .attr('aria-label', 'Histogram of Δnorm (paper convention: 1 = chat-only); drag to filter');
+      .attr('aria-label', t('Histogram of Δnorm (paper convention: 1 = chat-only); drag to filter'));
     let max = 0;
     for (const c of all) max = Math.max(max, c);
     this.y.domain([0, Math.max(1, max)]);
@@ -82,7 +83,7 @@ export class DeltaNormHistogram {
       .attr('x', (_, i) => this.x(0) + i * step + 0.5).attr('width', Math.max(0.5, step - 1))
       .attr('y', (d) => this.y(d)).attr('height', (d) => this.y(0) - this.y(d))
       .selectAll('title').data((d, i) => [[d, i]]).join('title')
-      .text(([d, i]) => `Δnorm ${(i / BINS).toFixed(2)}–${((i + 1) / BINS).toFixed(2)}: ${d} latents`);
+      .text(([d, i]) => t('Δnorm {0}–{1}: {2} latents', (i / BINS).toFixed(2), ((i + 1) / BINS).toFixed(2), d));
   }
 }
 

@@ -4,8 +4,9 @@
  */
 import '../common/elements';
 import type { HostToLatents, LatentTable, LatentsToHost } from '../../extension/protocol/messages';
-import { VERDICT_CODE_BADGES, VERDICT_CODE_KINDS } from '../../extension/protocol/latent-verdict';
+import { VERDICT_CODE_KINDS, verdictCodeBadge } from '../../extension/protocol/latent-verdict';
 import { connectToHost } from '../common/host';
+import { t } from '../common/l10n';
 import { byId, el, formatNumber } from '../common/dom';
 import { isChecked, setValue, valueOf } from '../common/elements';
 import { DeltaNormHistogram, binDeltaNorm } from './histogram';
@@ -35,15 +36,15 @@ let highlighted: number[] = [];
 let activity: { latents: Uint32Array; maxes: Float32Array } | null = null;
 
 const app = byId('app');
-const message = el('p', { class: 'empty-state', text: 'Loading latents…' });
+const message = el('p', { class: 'empty-state', text: t('Loading latents…') });
 const charts = el('div', { class: 'charts' });
 const controls = buildControls();
 const count = el('div', { class: 'count', attrs: { 'aria-live': 'polite' } });
 const header = el('div', { class: 'vrow vheader' },
-  el('span', { class: 'c-id', text: 'latent' }), el('span', { class: 'c-badge', text: 'verdict' }),
-  el('span', { class: 'c-num', text: 'Δnorm', title: 'Δnorm, paper convention: 1 = chat-only, 0 = base-only' }),
+  el('span', { class: 'c-id', text: t('latent') }), el('span', { class: 'c-badge', text: t('verdict') }),
+  el('span', { class: 'c-num', text: 'Δnorm', title: t('Δnorm, paper convention: 1 = chat-only, 0 = base-only') }),
   el('span', { class: 'c-num', text: 'ν^ε' }), el('span', { class: 'c-num', text: 'ν^r' }),
-  el('span', { class: 'c-num', text: 'doc', title: 'max activation in the analysed document' }), el('span', { class: 'c-label', text: 'label' }),
+  el('span', { class: 'c-num', text: t('doc'), title: t('max activation in the analysed document') }), el('span', { class: 'c-label', text: t('label') }),
   el('span', { class: 'c-steer' }));
 const list = new VirtualList({
   rowHeight: ROW_HEIGHT,
@@ -52,7 +53,7 @@ const list = new VirtualList({
   onOpen: (latent) => host.post({ type: 'openLatent', latent }),
 });
 app.append(message, charts, controls.element, count, header, list.element);
-showTable(null, 'Loading latents…');
+showTable(null, t('Loading latents…'));
 
 function renderRow(row: HTMLElement, id: number): void {
   const m = model!;
@@ -60,7 +61,7 @@ function renderRow(row: HTMLElement, id: number): void {
   const code = m.verdictCode(id);
   const cells = row.children.length ? Array.from(row.children) as HTMLElement[] : createCells(row);
   cells[0].textContent = `#${id}`;
-  cells[1].textContent = VERDICT_CODE_BADGES[code];
+  cells[1].textContent = verdictCodeBadge(code);
   cells[1].className = `c-badge badge verdict-${VERDICT_CODE_KINDS[code]}`;
   cells[2].textContent = formatNumber(c.deltaNorm[id], 3);
   cells[3].textContent = c.nuError ? formatNumber(c.nuError[id], 2) : '';
@@ -69,12 +70,12 @@ function renderRow(row: HTMLElement, id: number): void {
   cells[5].textContent = docMax > 0 ? docMax.toFixed(2) : '';
   cells[6].textContent = labels.get(id) ?? '';
   row.classList.toggle('highlighted', highlighted.includes(id));
-  row.setAttribute('aria-label', `latent ${id}, ${VERDICT_CODE_BADGES[code]}`);
+  row.setAttribute('aria-label', t('latent {0}, {1}', id, verdictCodeBadge(code)));
 }
 
 function createCells(row: HTMLElement): HTMLElement[] {
   const cells = ['c-id', 'c-badge', 'c-num', 'c-num', 'c-num', 'c-num', 'c-label'].map((cls) => el('span', { class: cls }));
-  const steerButton = el('button', { class: 'link c-steer row-steer', text: 'steer', title: 'Steer with this latent (the strength above)' });
+  const steerButton = el('button', { class: 'link c-steer row-steer', text: t('steer'), title: t('Steer with this latent (the strength above)') });
   steerButton.addEventListener('click', (e) => {
     e.stopPropagation();
     steer([Number(row.dataset.id)]);
@@ -87,29 +88,29 @@ function createCells(row: HTMLElement): HTMLElement[] {
 function steer(latents: number[]): void {
   const typed = valueOf(controls.steerStrength).trim();
   const strength = typed === '' ? 1 : Number(typed);
-  const problem = !Number.isFinite(strength) ? `The steering strength must be a finite number, got "${typed}"` : latents.length ? '' : 'Highlight a latent first (click a row)';
+  const problem = !Number.isFinite(strength) ? t('The steering strength must be a finite number, got "{0}"', typed) : latents.length ? '' : t('Highlight a latent first (click a row)');
   controls.steerProblem.textContent = problem;
   if (!problem) host.post({ type: 'steerLatents', steer: latents.map((latent) => ({ latent, strength })) });
 }
 
-function showTable(t: LatentTable | null, text: string): void {
+function showTable(table: LatentTable | null, text: string): void {
   message.textContent = text;
-  message.hidden = t !== null;
-  charts.hidden = controls.element.hidden = count.hidden = header.hidden = list.element.hidden = t === null;
-  if (!t) { model = null; return; }
+  message.hidden = table !== null;
+  charts.hidden = controls.element.hidden = count.hidden = header.hidden = list.element.hidden = table === null;
+  if (!table) { model = null; return; }
   model = new LatentTableModel({
-    dictSize: t.dictSize,
-    deltaNorm: new Float32Array(t.deltaNorm),
-    decCos: new Float32Array(t.decCos),
-    nuError: t.nuError && new Float32Array(t.nuError),
-    nuReconstruction: t.nuReconstruction && new Float32Array(t.nuReconstruction),
-    freq: t.freq && new Float32Array(t.freq),
-    maxAct: t.maxAct && new Float32Array(t.maxAct),
-  }, t.thresholds);
+    dictSize: table.dictSize,
+    deltaNorm: new Float32Array(table.deltaNorm),
+    decCos: new Float32Array(table.decCos),
+    nuError: table.nuError && new Float32Array(table.nuError),
+    nuReconstruction: table.nuReconstruction && new Float32Array(table.nuReconstruction),
+    freq: table.freq && new Float32Array(table.freq),
+    maxAct: table.maxAct && new Float32Array(table.maxAct),
+  }, table.thresholds);
   model.setLabels(labels);
   model.setDocumentActivity(activity?.latents ?? null, activity?.maxes ?? null);
   const c = model.columns;
-  histogram = new DeltaNormHistogram(binDeltaNorm(c.deltaNorm), t.thresholds, (range) => {
+  histogram = new DeltaNormHistogram(binDeltaNorm(c.deltaNorm), table.thresholds, (range) => {
     filter = { ...filter, deltaMin: range ? range[0] : 0, deltaMax: range ? range[1] : 1 };
     setValue(controls.deltaMin, String(filter.deltaMin));
     setValue(controls.deltaMax, String(filter.deltaMax));
@@ -117,18 +118,18 @@ function showTable(t: LatentTable | null, text: string): void {
   });
   const chart = (title: string, node: Node, open: boolean) => el('details', { attrs: open ? { open: '' } : {} }, el('summary', { text: title }), node);
   const parts: Node[] = [
-    el('h3', { text: `${t.bundle}: ${t.dictSize.toLocaleString('en-US')} latents` }),
-    chart('Δnorm histogram (paper convention, 1 = chat-only): drag to filter', histogram.element, true),
+    el('h3', { text: t('{0}: {1} latents', table.bundle, table.dictSize.toLocaleString('en-US')) }),
+    chart(t('Δnorm histogram (paper convention, 1 = chat-only): drag to filter'), histogram.element, true),
   ];
   if (c.nuError && c.nuReconstruction) {
-    scatter = new NuScatter(c.nuError, c.nuReconstruction, (j) => model!.tagOf(j) === 'chat-only', t.thresholds, (j) => host.post({ type: 'openLatent', latent: j }));
-    scatterBox = chart(`ν^ε vs ν^r (${scatter.pointCount.toLocaleString('en-US')} latents with Latent Scaling results)`, scatter.element, false);
+    scatter = new NuScatter(c.nuError, c.nuReconstruction, (j) => model!.tagOf(j) === 'chat-only', table.thresholds, (j) => host.post({ type: 'openLatent', latent: j }));
+    scatterBox = chart(t('ν^ε vs ν^r ({0} latents with Latent Scaling results)', scatter.pointCount.toLocaleString('en-US')), scatter.element, false);
     scatterBox.addEventListener('toggle', drawScatter);
     parts.push(scatterBox);
   } else {
     scatter = null;
     scatterBox = null;
-    parts.push(el('p', { class: 'muted', text: 'No Latent Scaling results for this crosscoder yet: ν ratios, artifact flags and the ν scatter appear once statistics are computed or imported.' }));
+    parts.push(el('p', { class: 'muted', text: t('No Latent Scaling results for this crosscoder yet: ν ratios, artifact flags and the ν scatter appear once statistics are computed or imported.') }));
   }
   charts.replaceChildren(...parts);
   controls.setAvailability(model);
@@ -155,7 +156,7 @@ function update(resetScroll: boolean): void {
   shown = model.query(filter, sort);
   list.setItems(shown);
   if (resetScroll) list.scrollToTop();
-  count.textContent = `${shown.length.toLocaleString('en-US')} of ${model.dictSize.toLocaleString('en-US')} latents`;
+  count.textContent = t('{0} of {1} latents', shown.length.toLocaleString('en-US'), model.dictSize.toLocaleString('en-US'));
   const subset = shown.length === model.dictSize ? null : shown;
   histogram?.showSubset(subset && binDeltaNorm(model.columns.deltaNorm, subset));
   drawScatter();
@@ -174,22 +175,22 @@ function drawScatter(): void {
 }
 
 function buildControls() {
-  const text = el('vscode-textfield', { attrs: { placeholder: 'label or #id', 'aria-label': 'Filter by label or id', id: 'filter-text' } });
-  const tag = select('filter-tag', 'Tag', [['any', 'any tag'], ['chat-only', 'chat-only'], ['base-only', 'base-only'], ['shared', 'shared'], ['other', 'other']]);
-  const flag = select('filter-flag', 'Latent Scaling verdict', [['any', 'any verdict'], ['robust', 'robust chat-specific'], ['shrinkage', 'Complete Shrinkage'], ['decoupling', 'Latent Decoupling'], ['artifact', 'any artifact'], ['unverified', 'chat-only, not verified']]);
+  const text = el('vscode-textfield', { attrs: { placeholder: t('label or #id'), 'aria-label': t('Filter by label or id'), id: 'filter-text' } });
+  const tag = select('filter-tag', t('Tag'), [['any', t('any tag')], ['chat-only', t('chat-only')], ['base-only', t('base-only')], ['shared', t('shared')], ['other', t('other')]]);
+  const flag = select('filter-flag', t('Latent Scaling verdict'), [['any', t('any verdict')], ['robust', t('robust chat-specific')], ['shrinkage', t('Complete Shrinkage')], ['decoupling', t('Latent Decoupling')], ['artifact', t('any artifact')], ['unverified', t('chat-only, not verified')]]);
   const num = (id: string, placeholder: string, label: string) => el('vscode-textfield', { class: 'num-field', attrs: { id, placeholder, 'aria-label': label } });
-  const deltaMin = num('filter-delta-min', '0', 'Δnorm at least');
-  const deltaMax = num('filter-delta-max', '1', 'Δnorm at most');
-  const nuErrorMax = num('filter-nu-error-max', 'ν^ε ≤', 'ν^ε at most');
-  const nuReconMax = num('filter-nu-recon-max', 'ν^r ≤', 'ν^r at most');
-  const freqMin = num('filter-freq-min', 'freq ≥', 'frequency at least');
-  const maxActMin = num('filter-max-act-min', 'max act ≥', 'max activation at least');
-  const active = el('vscode-checkbox', { attrs: { id: 'filter-active', label: 'active in current document' } });
-  const sortKey = select('sort-key', 'Sort by', [['deltaNorm', 'Δnorm'], ['id', 'latent id'], ['decCos', 'decoder cosine'], ['nuError', 'ν^ε'], ['nuReconstruction', 'ν^r'], ['freq', 'frequency'], ['maxAct', 'max activation'], ['docAct', 'activation in document']]);
-  const descending = el('vscode-checkbox', { attrs: { id: 'sort-descending', label: 'descending' } });
-  const reset = el('vscode-button', { text: 'Reset', attrs: { secondary: '', id: 'filter-reset' } });
-  const steerStrength = el('vscode-textfield', { class: 'num-field', attrs: { id: 'steer-strength', placeholder: '1', 'aria-label': 'Steering strength' } });
-  const steerHighlighted = el('vscode-button', { text: 'Steer with highlighted', attrs: { secondary: '', id: 'steer-highlighted' } });
+  const deltaMin = num('filter-delta-min', '0', t('Δnorm at least'));
+  const deltaMax = num('filter-delta-max', '1', t('Δnorm at most'));
+  const nuErrorMax = num('filter-nu-error-max', 'ν^ε ≤', t('ν^ε at most'));
+  const nuReconMax = num('filter-nu-recon-max', 'ν^r ≤', t('ν^r at most'));
+  const freqMin = num('filter-freq-min', t('freq ≥'), t('frequency at least'));
+  const maxActMin = num('filter-max-act-min', t('max act ≥'), t('max activation at least'));
+  const active = el('vscode-checkbox', { attrs: { id: 'filter-active', label: t('active in current document') } });
+  const sortKey = select('sort-key', t('Sort by'), [['deltaNorm', 'Δnorm'], ['id', t('latent id')], ['decCos', t('decoder cosine')], ['nuError', 'ν^ε'], ['nuReconstruction', 'ν^r'], ['freq', t('frequency')], ['maxAct', t('max activation')], ['docAct', t('activation in document')]]);
+  const descending = el('vscode-checkbox', { attrs: { id: 'sort-descending', label: t('descending') } });
+  const reset = el('vscode-button', { text: t('Reset'), attrs: { secondary: '', id: 'filter-reset' } });
+  const steerStrength = el('vscode-textfield', { class: 'num-field', attrs: { id: 'steer-strength', placeholder: '1', 'aria-label': t('Steering strength') } });
+  const steerHighlighted = el('vscode-button', { text: t('Steer with highlighted'), attrs: { secondary: '', id: 'steer-highlighted' } });
   const steerProblem = el('span', { class: 'problem', attrs: { id: 'steer-problem', 'aria-live': 'polite' } });
   const element = el('div', { class: 'controls' },
     el('div', { class: 'control-row' }, text),
@@ -197,8 +198,8 @@ function buildControls() {
     el('div', { class: 'control-row' }, el('span', { class: 'muted', text: 'Δnorm' }), deltaMin, el('span', { text: '–' }), deltaMax),
     el('div', { class: 'control-row' }, nuErrorMax, nuReconMax, freqMin, maxActMin),
     el('div', { class: 'control-row' }, active),
-    el('div', { class: 'control-row' }, el('span', { class: 'muted', text: 'sort' }), sortKey, descending, reset),
-    el('div', { class: 'control-row' }, el('span', { class: 'muted', text: 'steer strength' }), steerStrength, steerHighlighted, steerProblem));
+    el('div', { class: 'control-row' }, el('span', { class: 'muted', text: t('sort') }), sortKey, descending, reset),
+    el('div', { class: 'control-row' }, el('span', { class: 'muted', text: t('steer strength') }), steerStrength, steerHighlighted, steerProblem));
   steerHighlighted.addEventListener('click', () => steer(highlighted));
 
   const parse = (node: Element, fallback: number) => {
@@ -250,13 +251,13 @@ function buildControls() {
         node.toggleAttribute('disabled', !on);
         node.title = on ? '' : why;
       };
-      const noScaling = 'needs Latent Scaling results';
+      const noScaling = t('needs Latent Scaling results');
       toggle(flag, Boolean(c.nuError && c.nuReconstruction), noScaling);
       toggle(nuErrorMax, Boolean(c.nuError), noScaling);
       toggle(nuReconMax, Boolean(c.nuReconstruction), noScaling);
-      toggle(freqMin, Boolean(c.freq), 'needs dataset statistics');
-      toggle(maxActMin, Boolean(c.maxAct), 'needs dataset statistics');
-      toggle(active, activity !== null, 'analyse a document first');
+      toggle(freqMin, Boolean(c.freq), t('needs dataset statistics'));
+      toggle(maxActMin, Boolean(c.maxAct), t('needs dataset statistics'));
+      toggle(active, activity !== null, t('analyse a document first'));
     },
   };
   return controlsApi;

@@ -7,6 +7,7 @@ import { scaleLinear } from 'd3-scale';
 import { select } from 'd3-selection';
 import type { ClassifyThresholds } from '../../extension/protocol/messages';
 import { el } from '../common/dom';
+import { t } from '../common/l10n';
 
 const W = 300;
 const H = 220;
@@ -45,11 +46,11 @@ export class NuScatter {
     const root = select(svg).attr('viewBox', `0 0 ${W} ${H}`).attr('class', 'scatter-axes');
     root.append('g').attr('class', 'axis').attr('transform', `translate(0,${H - M.bottom})`).call(axisBottom(this.x).ticks(5));
     root.append('g').attr('class', 'axis').attr('transform', `translate(${M.left},0)`).call(axisLeft(this.y).ticks(5));
-    root.append('text').attr('class', 'axis-label').attr('x', W / 2).attr('y', H - 2).attr('text-anchor', 'middle').text('ν^ε (error ratio, base/chat)');
-    root.append('text').attr('class', 'axis-label').attr('transform', `translate(10,${H / 2}) rotate(-90)`).attr('text-anchor', 'middle').text('ν^r (reconstruction ratio)');
+    root.append('text').attr('class', 'axis-label').attr('x', W / 2).attr('y', H - 2).attr('text-anchor', 'middle').text(t('ν^ε (error ratio, base/chat)'));
+    root.append('text').attr('class', 'axis-label').attr('transform', `translate(10,${H / 2}) rotate(-90)`).attr('text-anchor', 'middle').text(t('ν^r (reconstruction ratio)'));
     root.append('line').attr('class', 'threshold').attr('x1', this.x(thresholds.nuError)).attr('x2', this.x(thresholds.nuError)).attr('y1', M.top).attr('y2', H - M.bottom);
     root.append('line').attr('class', 'threshold').attr('y1', this.y(thresholds.nuReconstruction)).attr('y2', this.y(thresholds.nuReconstruction)).attr('x1', M.left).attr('x2', W - M.right);
-    this.element = el('div', { class: 'scatter', attrs: { role: 'img', 'aria-label': `ν^ε vs ν^r for ${this.points.length} latents; click a point to open it` } }, this.canvas, svg);
+    this.element = el('div', { class: 'scatter', attrs: { role: 'img', 'aria-label': t('ν^ε vs ν^r for {0} latents; click a point to open it', this.points.length) } }, this.canvas, svg);
     this.element.addEventListener('click', (e) => {
       const box = this.element.getBoundingClientRect();
       const px = ((e.clientX - box.left) / box.width) * W;

@@ -3,6 +3,7 @@
  * exist in the DOM, recycled on scroll. Keyboard: arrows/Page/Home/End move the active row.
  */
 import { el } from '../common/dom';
+import { t } from '../common/l10n';
 
 export interface VirtualListOptions {
   rowHeight: number;
@@ -23,7 +24,7 @@ export class VirtualList {
 
   constructor(private readonly opts: VirtualListOptions) {
     this.spacer = el('div', { class: 'vlist-spacer' });
-    this.element = el('div', { class: 'vlist', attrs: { tabindex: '0', role: 'listbox', 'aria-label': 'Latents' } }, this.spacer);
+    this.element = el('div', { class: 'vlist', attrs: { tabindex: '0', role: 'listbox', 'aria-label': t('Latents') } }, this.spacer);
     this.element.addEventListener('scroll', () => this.render());
     this.element.addEventListener('click', (e) => {
       const row = (e.target as HTMLElement).closest<HTMLElement>('.vrow');

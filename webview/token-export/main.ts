@@ -5,6 +5,7 @@
 import type { TokenExportData } from '../../extension/protocol/messages';
 import { legend, sparkline } from '../common/charts';
 import { el, formatNumber } from '../common/dom';
+import { t } from '../common/l10n';
 import { attachTooltip, colourTokens, renderTokens, tooltipLines, type SeriesModel } from '../common/token-render';
 
 const data = JSON.parse(document.getElementById('latent-diff-data')!.textContent!) as TokenExportData;
@@ -19,7 +20,7 @@ app.append(
     el('span', { class: 'series-name', text: s.name }),
     legend(series[i].hue, s.max),
     sparkline(series[i].acts, s.max, series[i].hue),
-    el('span', { class: 'muted', text: `max ${formatNumber(s.max)} (${s.maxSource})` })))),
+    el('span', { class: 'muted', text: t('max {0} ({1})', formatNumber(s.max), s.maxSource) })))),
   tokens);
 const spans = renderTokens(tokens, model);
 colourTokens(spans, series);

@@ -7,6 +7,7 @@ import '../common/elements';
 import type { HighlightState, HostToTokens, LatentBrief, TokenDocument, TokensToHost } from '../../extension/protocol/messages';
 import { verdictOf } from '../../extension/protocol/latent-verdict';
 import { connectToHost } from '../common/host';
+import { t } from '../common/l10n';
 import { el, formatNumber } from '../common/dom';
 import { hueForSlot } from '../common/colors';
 import { legend, sparkline } from '../common/charts';
@@ -33,14 +34,14 @@ let selected = host.getState()?.selected ?? -1;
 const app = document.getElementById('app')!;
 const header = el('div', { class: 'toolbar' });
 const title = el('h2', { class: 'title', text: 'Latent Diff' });
-const exportButton = el('vscode-button', { text: 'Export HTML', attrs: { secondary: '', title: 'Export this token view as a standalone HTML file' } });
-const clearButton = el('vscode-button', { text: 'Clear highlight', attrs: { secondary: '' } });
+const exportButton = el('vscode-button', { text: t('Export HTML'), attrs: { secondary: '', title: t('Export this token view as a standalone HTML file') } });
+const clearButton = el('vscode-button', { text: t('Clear highlight'), attrs: { secondary: '' } });
 header.append(title, exportButton, clearButton);
 const note = el('p', { class: 'note' });
 const legends = el('div', { class: 'legends' });
-const tokens = el('div', { class: 'tokens', attrs: { tabindex: '0', role: 'listbox', 'aria-label': 'Tokens' } });
+const tokens = el('div', { class: 'tokens', attrs: { tabindex: '0', role: 'listbox', 'aria-label': t('Tokens') } });
 const detail = el('section', { class: 'detail', attrs: { 'aria-live': 'polite' } });
-const empty = el('p', { class: 'empty-state', text: 'Nothing analysed yet. Run "Latent Diff: Analyze Document" on an editor.' });
+const empty = el('p', { class: 'empty-state', text: t('Nothing analysed yet. Run "Latent Diff: Analyze Document" on an editor.') });
 app.append(header, note, legends, empty, tokens, detail);
 
 exportButton.addEventListener('click', () => host.post({ type: 'exportHtml' }));
@@ -88,7 +89,7 @@ function load(doc: TokenDocument | null): void {
     topActs: new Float32Array(doc.topActs),
     briefs: new Map(doc.latents.map((b) => [b.latent, b])),
   };
-  title.textContent = `${doc.title} · ${doc.kind} · ${doc.texts.length} tokens · ${doc.bundle} (${doc.provider})`;
+  title.textContent = t('{0} · {1} · {2} tokens · {3} ({4})', doc.title, doc.kind, doc.texts.length, doc.bundle, doc.provider);
   spans = renderTokens(tokens, model);
   if (selected >= doc.texts.length) selected = -1;
   showDetail();
@@ -110,7 +111,7 @@ function applyHighlight(h: HighlightState): void {
       name,
       legend(model.hue, s.max),
       sparkline(model.acts, s.max, model.hue, (i) => { select(i); reveal(i); }),
-      el('span', { class: 'muted', text: `max ${formatNumber(s.max)} (${s.maxSource})${s.approximate ? ' · top-k values only, exact values on the way' : ''}` }));
+      el('span', { class: 'muted', text: `${t('max {0} ({1})', formatNumber(s.max), s.maxSource)}${s.approximate ? ` · ${t('top-k values only, exact values on the way')}` : ''}` }));
   }));
   if (loaded) showDetail();
 }
@@ -127,7 +128,7 @@ function select(i: number): void {
 /** A token's top latents from the top-k table; with the approximate sparkline of each across the text. */
 function showDetail(): void {
   if (!loaded || selected < 0) {
-    detail.replaceChildren(el('p', { class: 'muted', text: 'Click a token to list its top latents; click a latent to highlight it (shift-click: second colour).' }));
+    detail.replaceChildren(el('p', { class: 'muted', text: t('Click a token to list its top latents; click a latent to highlight it (shift-click: second colour).') }));
     return;
   }
   const { doc, model, topLatents, topActs, briefs } = loaded;
@@ -146,7 +147,7 @@ function showDetail(): void {
       el('td', {}, latentButton(latent, `#${latent}`)),
       el('td', { class: 'num', text: act.toFixed(3) }),
       el('td', {}, el('span', { class: `badge verdict-${verdict.kind}`, text: verdict.badge, title: verdict.sentence })),
-      el('td', { class: 'num', text: formatNumber(brief?.deltaNorm ?? NaN, 2), title: 'Δnorm, paper convention: 1 = chat-only, 0 = base-only' }),
+      el('td', { class: 'num', text: formatNumber(brief?.deltaNorm ?? NaN, 2), title: t('Δnorm, paper convention: 1 = chat-only, 0 = base-only') }),
       el('td', { class: 'label', text: brief?.label ?? '' }),
       el('td', {}, sparkline(acts, max, 'first', (i) => select(i), 120, 18)),
       el('td', {}, openButton(latent)),
@@ -154,11 +155,11 @@ function showDetail(): void {
   }
   const id = model.ids ? model.ids[selected] : 0;
   detail.replaceChildren(
-    el('h3', { text: `Token ${selected}: id ${id} ${JSON.stringify(model.texts[selected])}` }),
+    el('h3', { text: t('Token {0}: id {1} {2}', selected, id, JSON.stringify(model.texts[selected])) }),
     rows.length === 0
-      ? el('p', { class: 'muted', text: 'No latent is active on this token.' })
+      ? el('p', { class: 'muted', text: t('No latent is active on this token.') })
       : el('table', { class: 'latent-table' },
-        el('thead', {}, el('tr', {}, ...['latent', 'act', 'verdict', 'Δnorm', 'label', 'in text (top-k)', '', ''].map((h) => el('th', { text: h })))),
+        el('thead', {}, el('tr', {}, ...[t('latent'), t('act'), t('verdict'), 'Δnorm', t('label'), t('in text (top-k)'), '', ''].map((h) => el('th', { text: h })))),
         el('tbody', {}, ...rows)));
 }
 
@@ -178,19 +179,19 @@ function topKSeries(latent: number): Float32Array {
 }
 
 function latentButton(latent: number, text: string): HTMLButtonElement {
-  const b = el('button', { class: 'link latent', text, title: `Highlight latent ${latent} (shift-click: as second latent)` });
+  const b = el('button', { class: 'link latent', text, title: t('Highlight latent {0} (shift-click: as second latent)', latent) });
   b.addEventListener('click', (e) => host.post({ type: 'highlightLatent', latent, slot: e.shiftKey ? 1 : 0 }));
   return b;
 }
 
 function openButton(latent: number): HTMLButtonElement {
-  const b = el('button', { class: 'link', text: 'open', title: `Open the page of latent ${latent}` });
+  const b = el('button', { class: 'link', text: t('open'), title: t('Open the page of latent {0}', latent) });
   b.addEventListener('click', () => host.post({ type: 'openLatent', latent }));
   return b;
 }
 
 function steerButton(latent: number): HTMLButtonElement {
-  const b = el('button', { class: 'link', text: 'steer', title: `Generate a response steered by latent ${latent}` });
+  const b = el('button', { class: 'link', text: t('steer'), title: t('Generate a response steered by latent {0}', latent) });
   b.addEventListener('click', () => host.post({ type: 'steerLatent', latent }));
   return b;
 }

@@ -70,7 +70,7 @@ export function latentSet(
   if (name === 'robust') {
     chosen = [];
     for (let j = 0; j < metrics.dictSize; j++) {
-      const v = latentVerdict(TAG_CODES[metrics.tag[j]], metrics.deltaNorm[j], nu.nuError[j], nu.nuReconstruction[j], thresholds);
+      const v = latentVerdict(TAG_CODES[metrics.tag[j]], nu.nuError[j], nu.nuReconstruction[j], thresholds);
       if (v.verdict === 'robust-chat-specific') chosen.push(j);
     }
   } else {

@@ -28,7 +28,7 @@ export function featureColumns(metrics: LatentMetrics, geo: DecoderGeometry, sca
   const errChat = ls.betaErrorChat.map((v, j) => (errorSet[j] ? v : NaN));
   const nuEps = ls.ratioError.map((v, j) => (errorSet[j] ? v : NaN));
   const tags = Array.from(metrics.tag, (t) => TAG_CODES[t]);
-  const verdicts = tags.map((t, j) => latentVerdict(t, metrics.deltaNorm[j], nuEps[j], ls.ratioReconstruction[j], thresholds));
+  const verdicts = tags.map((t, j) => latentVerdict(t, nuEps[j], ls.ratioReconstruction[j], thresholds));
 
   const gActive = (j: number, g: number) => scan.groupActive[j * GROUP_COUNT + g];
   const ratio = (a: number, b: number) => (b === 0 ? NaN : a / b);
