@@ -1,6 +1,12 @@
 import type { KvCache } from './split-model';
 
 /**
+ * Capacity for `rows` rows plus room to grow: the next call is usually a decode step or a live append after an
+ * edit (also right after a full analysis), which then writes in place instead of copying every block's rows.
+ */
+const withRoom = (rows: number) => rows + Math.max(64, rows >> 2);
+
+/**
  * Rows [positions, rowSize] of one growing float32 tensor (one block's keys or values), shared by the caches
  * that are prefixes of one another. Rows below `used` are never rewritten, so every cache's view stays valid.
  */
@@ -20,12 +26,11 @@ class GrowingRows {
     const n = rows.length / this.rowSize;
     let target: GrowingRows = this;
     if (this.used !== length) {
-      // Room to grow: the next call is usually a decode step or an append after an edit, which then writes in place.
-      target = new GrowingRows(this.rowSize, length + n + Math.max(64, (length + n) >> 2));
+      target = new GrowingRows(this.rowSize, withRoom(length + n));
       target.data.set(this.data.subarray(0, length * this.rowSize));
     }
     if ((length + n) * this.rowSize > target.data.length) {
-      const grown = new Float32Array(Math.max(2 * target.data.length, (length + n) * this.rowSize));
+      const grown = new Float32Array(Math.max(2 * target.data.length, withRoom(length + n) * this.rowSize));
       grown.set(target.data.subarray(0, length * this.rowSize));
       target.data = grown;
     }
