@@ -54,14 +54,33 @@ export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<
 const quickInput = (page: Page) => page.locator('.quick-input-widget');
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** F1, type the command's title, pick the entry whose label is exactly that title. */
-export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.locator('.monaco-workbench').press('F1');
-  const input = quickInput(page).locator('input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
+/**
+ * F1, type the command's title, pick the entry whose label is exactly that title. The palette computes its
+ * list when the query is typed; a command contributed by an extension the workbench is still registering can
+ * be missing from that list, so the query is typed again (palette closed and reopened) until the row shows or
+ * `timeoutMs` passes; the error then lists the rows the palette did show.
+ */
+export async function runCommand(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
   const exact = new RegExp(`^${escapeRegExp(title)}$`);
+  const input = quickInput(page).locator('input');
   const row = quickInput(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await page.locator('.monaco-workbench').press('F1');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    try {
+      await row.first().waitFor({ timeout: Math.min(10_000, Math.max(1000, deadline - Date.now())) });
+      break;
+    } catch {
+      const shown = await quickInput(page).locator('.monaco-list-row .label-name').allInnerTexts().catch(() => []);
+      if (Date.now() > deadline) {
+        throw new Error(`the command palette has no entry "${title}" after ${timeoutMs} ms; it shows: ${shown.length ? shown.map((x) => `"${x}"`).join(', ') : 'nothing'}`);
+      }
+      await page.keyboard.press('Escape');
+      await input.waitFor({ state: 'hidden' });
+    }
+  }
   await row.first().click();
   // Closed, or reused by the command's own prompt (then it no longer holds the '>' command query).
   await waitFor(`the palette to run "${title}"`, async () =>

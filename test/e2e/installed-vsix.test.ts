@@ -38,9 +38,10 @@ after(async () => {
 });
 
 test('the installed VSIX analyses the sample chat and highlights the planted latent', async () => {
+  // The installed extension has activated (its test-state command answers) before the palette is used.
+  await s.probe.state(120_000);
   await quickOpen(s.page, SAMPLE);
   await runCommand(s.page, 'Latent Diff: Analyze Document');
-  await s.probe.state(120_000);
   const waitForState = (what: string, accept: (x: TestState) => TestState | undefined | false) =>
     s.probe.waitForState<string, TestState>(what, (raw) => accept(JSON.parse(raw) as TestState), 120_000);
   await waitForState('the sample to be analysed', (x) => x.analysis?.uri.endsWith(`/${SAMPLE}`) && x);
