@@ -5,11 +5,13 @@
  * in the same run), session-creation time and peak RSS against the weights' bytes; then the memory cost of
  * float32 vs bfloat16 weights for one model.
  *
- * Then decoding with a whole chat model (real-decode.ts): tokens/s against the memory-bandwidth floor; and the
- * patching experiment over that model and the crosscoder (real-patching.ts): positions/s and scored tokens/s.
+ * Then live analysis over the same folders (real-live.ts): re-analysing a 1,000-token document after appending one
+ * token, as a fraction of a full analysis. Then decoding with a whole chat model (real-decode.ts): tokens/s
+ * against the memory-bandwidth floor; and the patching experiment over that model and the crosscoder
+ * (real-patching.ts): positions/s and scored tokens/s.
  *
  * `npm run bench -- real [--tokens N] [--reps N] [--no-dtype] [--decode-steps N] [--no-decode] [--decode-only]
- * [--no-patching] [--patching-only] [--patching-chats N]`.
+ * [--no-patching] [--patching-only] [--patching-chats N] [--no-live] [--live-only] [--live-tokens N] [--live-reps N]`.
  * Needs ~30 GB of free disk in the temp folder (deleted afterwards, also on error or Ctrl-C). Children do the
  * work so each peak RSS belongs to one job.
  */
@@ -29,6 +31,7 @@ import { median, peakRssMiB, rssNow, runStagesInChildren, type Bench } from './b
 import { DICT_SIZE, GEMMA2_2B, writeCrosscoderFolder, writeGemma2Folder } from './real-weights';
 import { decodeBench } from './real-decode';
 import { patchingBench } from './real-patching';
+import { measureLive } from './real-live';
 
 const LAYER = 13;
 const TOP_K = 32;
@@ -43,10 +46,14 @@ interface Options {
   patching: boolean;
   patchingOnly: boolean;
   patchingChats: number;
+  live: boolean;
+  liveOnly: boolean;
+  liveTokens: number;
+  liveReps: number;
 }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { tokens: 256, reps: 3, dtypeCompare: true, decodeSteps: 32, decode: true, decodeOnly: false, patching: true, patchingOnly: false, patchingChats: 2 };
+  const o: Options = { tokens: 256, reps: 3, dtypeCompare: true, decodeSteps: 32, decode: true, decodeOnly: false, patching: true, patchingOnly: false, patchingChats: 2, live: true, liveOnly: false, liveTokens: 1000, liveReps: 3 };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--tokens') o.tokens = Number(args[++i]);
     else if (args[i] === '--reps') o.reps = Number(args[++i]);
@@ -57,6 +64,10 @@ function parseOptions(args: string[]): Options {
     else if (args[i] === '--no-patching') o.patching = false;
     else if (args[i] === '--patching-only') o.patchingOnly = true;
     else if (args[i] === '--patching-chats') o.patchingChats = Number(args[++i]);
+    else if (args[i] === '--no-live') o.live = false;
+    else if (args[i] === '--live-only') o.liveOnly = true;
+    else if (args[i] === '--live-tokens') o.liveTokens = Number(args[++i]);
+    else if (args[i] === '--live-reps') o.liveReps = Number(args[++i]);
     else throw new Error(`real bench: unknown argument ${args[i]}`);
   }
   if (!(Number.isInteger(o.tokens) && o.tokens >= 8)) throw new Error('real bench: --tokens needs an integer >= 8');
@@ -65,7 +76,13 @@ function parseOptions(args: string[]): Options {
   if (o.decodeOnly && !o.decode) throw new Error('real bench: --decode-only and --no-decode contradict each other');
   if (!(Number.isInteger(o.patchingChats) && o.patchingChats >= 1)) throw new Error('real bench: --patching-chats needs a positive integer');
   if (o.patchingOnly && (o.decodeOnly || !o.patching)) throw new Error('real bench: --patching-only contradicts --decode-only and --no-patching');
-  if (o.patchingOnly) Object.assign(o, { decode: false, dtypeCompare: false });
+  if (!(Number.isInteger(o.liveTokens) && o.liveTokens >= 16)) throw new Error('real bench: --live-tokens needs an integer >= 16');
+  if (!(Number.isInteger(o.liveReps) && o.liveReps >= 1)) throw new Error('real bench: --live-reps needs a positive integer');
+  if ([o.decodeOnly, o.patchingOnly, o.liveOnly].filter(Boolean).length > 1) throw new Error('real bench: choose one of --decode-only, --patching-only, --live-only');
+  if (o.liveOnly && !o.live) throw new Error('real bench: --live-only and --no-live contradict each other');
+  if (o.patchingOnly) Object.assign(o, { decode: false, dtypeCompare: false, live: false });
+  if (o.decodeOnly) o.live = false;
+  if (o.liveOnly) Object.assign(o, { decode: false, dtypeCompare: false, patching: false });
   return o;
 }
 
@@ -297,13 +314,19 @@ async function runRealBench(args: string[]): Promise<void> {
     if (o.patchingOnly) await child('write-crosscoder');
     else if (!o.decodeOnly) {
       await child('write');
-      await child('measure');
-      await child('measure-prepack');
+      if (!o.liveOnly) {
+        await child('measure');
+        await child('measure-prepack');
+      }
       if (o.dtypeCompare) {
         console.log('\none model alone, float32 weights in place vs bfloat16 weights Cast to float32 in the graph:');
         await child('rss-f32');
         await child('rss-bf16');
         await child('rss-bf16-unfolded');
+      }
+      if (o.live) {
+        console.log(`\nlive analysis: the analyzer over base and chat (blocks 0..${LAYER}) and the crosscoder; a ${o.liveTokens}-token document analysed from scratch, then with one token appended, then one more`);
+        await child('live');
       }
     }
     if (o.decode || (o.patching && !o.decodeOnly)) await child('write-decode');
@@ -322,7 +345,7 @@ async function runRealBench(args: string[]): Promise<void> {
 
 export const bench: Bench = {
   name: 'real',
-  description: 'Gemma-2-2B-shaped base + chat from Hugging Face-style folders and a 73,728-latent crosscoder: 256 tokens end to end on the CPU, decode tokens/s, patching-experiment tokens/s',
+  description: 'Gemma-2-2B-shaped base + chat from Hugging Face-style folders and a 73,728-latent crosscoder: 256 tokens end to end on the CPU, live re-analysis after a one-token append, decode tokens/s, patching-experiment tokens/s',
   default: false,
   run: runRealBench,
 };
@@ -334,6 +357,7 @@ const CHILD_MODES: Record<string, (dir: string, o: Options) => Promise<void>> = 
   'rss-f32': (dir, o) => dtypeMemory(dir, o, 'base', true),
   'rss-bf16': (dir, o) => dtypeMemory(dir, o, 'base-bf16', true),
   'rss-bf16-unfolded': (dir, o) => dtypeMemory(dir, o, 'base-bf16', false),
+  live: (dir, o) => measureLive(dir, { tokens: o.liveTokens, reps: o.liveReps }),
   'write-decode': async (dir) => {
     const [bytes, ms] = time(() => writeGemma2Folder(join(dir, 'chat-full'), GEMMA2_2B.layers - 1, 'F32', 2000));
     console.log(`wrote ${fmtGiB(bytes)} of random weights (a whole chat model, float32, ${GEMMA2_2B.layers} blocks) in ${(ms / 1000).toFixed(0)} s`);

@@ -2,7 +2,8 @@
  * Gemma2KvCache's stores: a cache filled by a whole-prompt run (a full analysis) grows in place on the next
  * position (a live append or a decode step), checked by buffer identity of the views `past` returns; the
  * rows themselves are checked against the arrays written, and an older cache's view is unchanged after a
- * truncated cache is extended (a copy-on-branch).
+ * truncated cache is extended (a copy-on-branch), unless it was truncated with reclaim: then it is extended in
+ * place over the positions it gave up.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,4 +41,20 @@ test('extending a truncated cache leaves the longer cache it came from unchanged
   assert.deepEqual(full.past(0, 10).key, kept);
   assert.deepEqual(branch.past(0, 6).key.subarray(4 * ROW), rows(2, 7)[0]);
   assert.deepEqual(branch.past(0, 6).key.subarray(0, 4 * ROW), kept.subarray(0, 4 * ROW));
+});
+
+test('a cache truncated with reclaim is extended in place, over the positions it gave up', () => {
+  const owner = {};
+  const full = Gemma2KvCache.empty(owner, BLOCKS, ROW).extended(10, rows(10, 9), rows(10, 10));
+  const kept = full.past(1, 10).value.slice(0, 7 * ROW);
+  const replaced = full.truncate(7, { reclaim: true }).extended(2, rows(2, 11), rows(2, 12));
+  for (let j = 0; j < BLOCKS; j++) {
+    assert.equal(replaced.past(j, 9).key.buffer, full.past(j, 10).key.buffer, `block ${j}: the keys were copied to a new store`);
+    assert.deepEqual(replaced.past(j, 9).key.subarray(7 * ROW), rows(2, 11)[j]);
+  }
+  assert.deepEqual(replaced.past(1, 9).value.subarray(0, 7 * ROW), kept);
+  // The next position goes in place too, after the rewritten ones.
+  const next = replaced.extended(1, rows(1, 13), rows(1, 14));
+  assert.equal(next.past(0, 10).key.buffer, full.past(0, 10).key.buffer);
+  assert.deepEqual(next.past(0, 10).key.subarray(9 * ROW), rows(1, 13)[0]);
 });

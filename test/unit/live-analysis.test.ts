@@ -16,24 +16,12 @@ import { seededRandom } from '../../extension/engine/random';
 import { CrosscoderRunner } from '../../extension/engine/runtime/crosscoder-runner';
 import { contextWindows } from '../../extension/engine/runtime/model-runner';
 import { RecomputingSplitModel } from '../../extension/engine/runtime/recomputing-split-model';
-import type { AnalysisResult } from '../../extension/engine/types';
+import { assertSameAnalysis as assertSame } from './same-analysis';
 
 const DEMO = resolve(__dirname, '../../models/demo');
 const cacheDir = mkdtempSync(join(tmpdir(), 'ld-live-'));
 const open = (contextWindow?: number) => Analyzer.open(DEMO, { provider: 'cpu', cacheDir, contextWindow });
 const SELECT = [3, 283, 356];
-
-function assertSame(a: AnalysisResult, b: AnalysisResult, what: string): void {
-  assert.deepEqual(a.tokens, b.tokens, what);
-  const close = (x: number, y: number, where: string) => assert.ok(Math.abs(x - y) <= 1e-5, `${what}: ${where}: ${x} vs ${y}`);
-  a.top.forEach((row, t) => {
-    assert.deepEqual(row.map((r) => r.latent), b.top[t].map((r) => r.latent), `${what}: top latents at token ${t}`);
-    row.forEach((r, k) => close(r.act, b.top[t][k].act, `token ${t} rank ${k}`));
-  });
-  assert.deepEqual(a.latents.map((l) => [l.latent, l.count, l.argmaxToken]), b.latents.map((l) => [l.latent, l.count, l.argmaxToken]), `${what}: latent summary`);
-  a.latents.forEach((l, i) => close(l.max, b.latents[i].max, `max of latent ${l.latent}`));
-  a.selected.forEach((s, i) => s.acts.forEach((v, t) => close(v, b.selected[i].acts[t], `latent ${s.latent} at ${t}`)));
-}
 
 async function randomEdits(seed: number, contextWindow: number | undefined): Promise<void> {
   const rand = seededRandom(seed);

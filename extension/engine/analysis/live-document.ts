@@ -41,6 +41,12 @@ export interface LiveDocument {
   selected: Float32Array[];
   /** Ascending by end; the last one covers the whole document. */
   prefixes: PrefixSummary[];
+  /**
+   * The leading tokens whose cached state may still be reused: all of `ids`, until an update from this
+   * document starts overwriting its caches beyond the prefix it keeps (an update that then fails or is
+   * cancelled leaves this document valid up to that prefix only).
+   */
+  reusable: number;
 }
 
 /** Intermediate prefix summaries are kept while their latent values stay under this (D per summary). */
@@ -51,6 +57,18 @@ function commonPrefix(a: number[], b: number[]): number {
   let i = 0;
   while (i < n && a[i] === b[i]) i++;
   return i;
+}
+
+/**
+ * The [rows * width] residual rows of the new document whose first `kept` rows equal `prev`'s: `prev`'s own
+ * buffer when it has room (nothing to copy; its rows beyond `kept` are overwritten, as `reusable` allows),
+ * else a new buffer with room to grow holding a copy of them.
+ */
+function residualRows(prev: Float32Array | undefined, kept: number, rows: number, width: number): Float32Array {
+  if (prev && prev.byteOffset + rows * width * 4 <= prev.buffer.byteLength) return new Float32Array(prev.buffer, prev.byteOffset, rows * width);
+  const out = new Float32Array((rows + Math.max(64, rows >> 2)) * width).subarray(0, rows * width);
+  if (prev && kept > 0) out.set(prev.subarray(0, kept * width));
+  return out;
 }
 
 function copySummary(r: EncodeResult, offset: number, prefix: LatentSummaryArrays | undefined): LatentSummaryArrays {
@@ -78,7 +96,8 @@ export interface LiveWindowing {
 
 /**
  * The document `ids` analysed from `prev` (same key) onwards: models from the first changed token, the
- * crosscoder from the last prefix summary at or before it. `prev` is not modified.
+ * crosscoder from the last prefix summary at or before it. The caches' positions from that token on are
+ * overwritten in place (no copy of the kept prefix), so `prev` stays usable only up to it (`reusable`).
  */
 export async function updateLiveDocument(
   prev: LiveDocument | undefined,
@@ -96,20 +115,20 @@ export async function updateLiveDocument(
   const d = pair.bundle.dModel;
   const T = ids.length;
   const same = prev?.key === key ? prev : undefined;
-  const t0 = same ? commonPrefix(same.ids, ids) : 0;
+  const t0 = same ? Math.min(commonPrefix(same.ids, ids), same.reusable) : 0;
+  if (same) same.reusable = t0;
   const windows = contextWindows(T, windowing.contextWindow);
 
   const run = async (role: 'base' | 'chat', x: Float32Array | undefined, pastCaches: KvCache[] | undefined): Promise<{ x: Float32Array; caches: KvCache[] }> => {
     const model = pair.model(role);
-    const out = new Float32Array(T * d);
-    if (x && t0 > 0) out.set(x.subarray(0, t0 * d));
+    const out = residualRows(x, t0, T, d);
     const caches: KvCache[] = [];
     for (const [k, w] of windows.entries()) {
       if (k > 0) await checkpoint();
       const lead = k === 0 ? 0 : 1;
       // This window's tokens before the first changed one: the previous run's cache holds them already.
       const kept = Math.max(0, Math.min(t0, w.end) - w.start);
-      const past = pastCaches?.[k]?.truncate(kept + lead);
+      const past = pastCaches?.[k]?.truncate(kept + lead, { reclaim: true });
       const feed = past ? ids.slice(w.start + kept, w.end) : [...(lead ? [windowing.bosId] : []), ...ids.slice(w.start, w.end)];
       if (feed.length === 0) {
         caches.push(past ?? (await model.firstHalf([])).cache);
@@ -150,5 +169,5 @@ export async function updateLiveDocument(
   topValues.set(enc.topValues, start * K);
   topIndices.set(enc.topIndices, start * K);
   selected.forEach((s, i) => s.set(enc.selected[i], start));
-  return { key, ids, caches: { base: base.caches, chat: chat.caches }, xBase: base.x, xChat: chat.x, topK: K, select, topValues, topIndices, selected, prefixes };
+  return { key, ids, caches: { base: base.caches, chat: chat.caches }, xBase: base.x, xChat: chat.x, topK: K, select, topValues, topIndices, selected, prefixes, reusable: T };
 }

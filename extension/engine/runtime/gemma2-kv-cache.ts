@@ -8,7 +8,8 @@ const withRoom = (rows: number) => rows + Math.max(64, rows >> 2);
 
 /**
  * Rows [positions, rowSize] of one growing float32 tensor (one block's keys or values), shared by the caches
- * that are prefixes of one another. Rows below `used` are never rewritten, so every cache's view stays valid.
+ * that are prefixes of one another. Rows below `used` are rewritten only for a cache truncated with `reclaim`
+ * (whose caller says no other cache reads them again), so every live cache's view stays valid.
  */
 class GrowingRows {
   used = 0;
@@ -20,12 +21,13 @@ class GrowingRows {
 
   /**
    * The store holding this store's first `length` rows followed by `rows`: this one, appended in place, when
-   * `length` is its end (a decode step), else a new store (a cache that was truncated, or extended twice).
+   * `length` is its end (a decode step) or when the rows beyond `length` may be overwritten (`reclaim`), else
+   * a new store (a cache that was truncated, or extended twice).
    */
-  append(length: number, rows: Float32Array): GrowingRows {
+  append(length: number, rows: Float32Array, reclaim: boolean): GrowingRows {
     const n = rows.length / this.rowSize;
     let target: GrowingRows = this;
-    if (this.used !== length) {
+    if (this.used !== length && !reclaim) {
       target = new GrowingRows(this.rowSize, withRoom(length + n));
       target.data.set(this.data.subarray(0, length * this.rowSize));
     }
@@ -53,6 +55,8 @@ export class Gemma2KvCache implements KvCache {
     readonly length: number,
     private readonly keys: GrowingRows[],
     private readonly values: GrowingRows[],
+    /** The positions beyond `length` in the stores are no longer read by anyone (truncate's `reclaim`). */
+    private readonly reclaim = false,
   ) {}
 
   static empty(owner: object, blocks: number, rowSize: number): Gemma2KvCache {
@@ -60,9 +64,9 @@ export class Gemma2KvCache implements KvCache {
     return new Gemma2KvCache(owner, 0, stores(), stores());
   }
 
-  truncate(n: number): Gemma2KvCache {
+  truncate(n: number, opts: { reclaim?: boolean } = {}): Gemma2KvCache {
     if (!Number.isInteger(n) || n < 0 || n > this.length) throw new RangeError(`KvCache.truncate(${n}): the cache holds ${this.length} positions`);
-    return new Gemma2KvCache(this.owner, n, this.keys, this.values);
+    return new Gemma2KvCache(this.owner, n, this.keys, this.values, opts.reclaim === true);
   }
 
   /** Block j's keys and values of the last `keep` positions (all when keep >= length): views, not copies. */
@@ -77,8 +81,8 @@ export class Gemma2KvCache implements KvCache {
     return new Gemma2KvCache(
       this.owner,
       this.length + n,
-      this.keys.map((s, j) => s.append(this.length, newKeys[j])),
-      this.values.map((s, j) => s.append(this.length, newValues[j])),
+      this.keys.map((s, j) => s.append(this.length, newKeys[j], this.reclaim)),
+      this.values.map((s, j) => s.append(this.length, newValues[j], this.reclaim)),
     );
   }
 }

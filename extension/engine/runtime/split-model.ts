@@ -17,8 +17,12 @@ export type { TokenEffects };
 export interface KvCache {
   /** Positions held (tokens already run). */
   readonly length: number;
-  /** A cache holding only the first n positions (0 <= n <= length). */
-  truncate(n: number): KvCache;
+  /**
+   * A cache holding only the first n positions (0 <= n <= length). With `reclaim`, the caller promises that
+   * no cache will read the positions beyond n again (neither this one nor any it was cut from or extended
+   * to), so extending the result may overwrite them in place instead of copying the first n.
+   */
+  truncate(n: number, opts?: { reclaim?: boolean }): KvCache;
 }
 
 export interface NextTokenRequest {

