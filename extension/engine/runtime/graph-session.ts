@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { placeGraph } from '../graphs/place-graph';
+import { withCpuThreads } from './cpu-threads';
 
 export type SessionOptions = ort.InferenceSession.SessionOptions;
 
@@ -22,7 +23,7 @@ export async function openGraphSession(
   options?: SessionOptions,
 ): Promise<ort.InferenceSession> {
   const placed = placeGraph(graph.bytes, graph.weightFiles, name, cacheDir);
-  const opts = withGraphDefaults(options);
+  const opts = withCpuThreads(withGraphDefaults(options));
   if (placed.path) return ort.InferenceSession.create(placed.path, opts);
   return ort.InferenceSession.create(placed.bytes, { ...opts, externalData: placed.externalData });
 }

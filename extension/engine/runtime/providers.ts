@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import type { ProviderInUse, ProviderSetting } from '../types';
 import { coreDirInUse } from './onnxruntime-core';
 import { describeAdapter, isSoftwareAdapter, listWebGpuAdapters, preferredAdapter, probeWebGpu } from './webgpu-adapter';
+import { withCpuThreads } from './cpu-threads';
 
 /**
  * Execution-provider choice. ORT does not fall back by itself: a session asked for ['cuda', 'cpu'] throws
@@ -91,7 +92,7 @@ export async function createSession(
     try {
       // A missing CUDA library is an expected outcome here, not an error worth ORT's own log line.
       const quiet = provider === 'cpu' ? {} : { logSeverityLevel: 4 as const };
-      const opts: ort.InferenceSession.SessionOptions = { ...options, ...quiet, executionProviders: [provider] };
+      const opts: ort.InferenceSession.SessionOptions = withCpuThreads({ ...options, ...quiet, executionProviders: [provider] });
       const session = typeof source === 'string'
         ? await ort.InferenceSession.create(source, opts)
         : await ort.InferenceSession.create(source.bytes, { ...opts, ...(source.externalData ? { externalData: source.externalData } : {}) } as ort.InferenceSession.SessionOptions);

@@ -1,0 +1,57 @@
+/**
+ * ORT's intra-op thread count: physical cores read from a sysfs CPU topology written in the test (hyperthread
+ * siblings counted once, packages apart, capped by the usable CPUs; an unreadable tree falls back to the usable
+ * CPUs), and session options get that count unless the caller set one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { physicalCores, withCpuThreads } from '../../extension/engine/runtime/cpu-threads';
+
+function topology(cpus: [pkg: number, core: number][]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ld-sysfs-'));
+  cpus.forEach(([pkg, core], i) => {
+    mkdirSync(join(dir, `cpu${i}`, 'topology'), { recursive: true });
+    writeFileSync(join(dir, `cpu${i}`, 'topology', 'physical_package_id'), `${pkg}\n`);
+    writeFileSync(join(dir, `cpu${i}`, 'topology', 'core_id'), `${core}\n`);
+  });
+  mkdirSync(join(dir, 'cpufreq'));
+  writeFileSync(join(dir, 'online'), '0-7\n');
+  return dir;
+}
+
+test('physical cores: hyperthread siblings once, the same core id in two packages twice, capped by the usable CPUs', () => {
+  const smt = topology([[0, 0], [0, 1], [0, 0], [0, 1], [1, 0], [1, 1], [1, 0], [1, 1]]);
+  try {
+    assert.equal(physicalCores(smt, 8), 4);
+    assert.equal(physicalCores(smt, 3), 3);
+  } finally {
+    rmSync(smt, { recursive: true, force: true });
+  }
+  const plain = topology([[0, 0], [0, 1]]);
+  try {
+    assert.equal(physicalCores(plain, 2), 2);
+  } finally {
+    rmSync(plain, { recursive: true, force: true });
+  }
+});
+
+test('physical cores: an unreadable topology falls back to the usable CPUs', () => {
+  assert.equal(physicalCores(join(tmpdir(), 'ld-no-such-sysfs'), 6), 6);
+  const broken = topology([[0, 0], [0, 1]]);
+  try {
+    rmSync(join(broken, 'cpu1', 'topology', 'core_id'));
+    assert.equal(physicalCores(broken, 5), 5);
+  } finally {
+    rmSync(broken, { recursive: true, force: true });
+  }
+});
+
+test('session options get the physical core count as intra-op threads unless the caller set them', () => {
+  const set = withCpuThreads({ executionProviders: ['cpu'] });
+  assert.equal(set.intraOpNumThreads, physicalCores());
+  assert.deepEqual(set.executionProviders, ['cpu']);
+  assert.equal(withCpuThreads({ intraOpNumThreads: 3 }).intraOpNumThreads, 3);
+});
