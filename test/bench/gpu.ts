@@ -21,6 +21,7 @@ import * as ort from 'onnxruntime-node';
 import { loadCrosscoderCheckpoint } from '../../extension/engine/bundle/crosscoder-checkpoint';
 import { CrosscoderRunner } from '../../extension/engine/runtime/crosscoder-runner';
 import { withGraphDefaults } from '../../extension/engine/runtime/graph-session';
+import { withCpuThreads } from '../../extension/engine/runtime/cpu-threads';
 import { DT, GraphBuilder } from '../../extension/engine/graphs/onnx-builder';
 import { buildGemma2Graph } from '../../extension/engine/graphs/gemma2/gemma2-build';
 import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metrics-cache';
@@ -138,7 +139,7 @@ async function measure(dir: string, o: Options, provider: ProviderInUse): Promis
   let openMs = 0;
   for (const m of ['base', 'chat'] as const) {
     const path = o.demo ? join(DEMO!, `${m}.onnx`) : buildGemma2Graph(join(dir, m), { layer: LAYER, cacheDir }).path!;
-    const [session, ms] = await timed(() => ort.InferenceSession.create(path, o.demo ? { executionProviders: [provider] } : opts));
+    const [session, ms] = await timed(() => ort.InferenceSession.create(path, o.demo ? withCpuThreads({ executionProviders: [provider] }) : opts));
     openMs += ms;
     models.push({ session, output: o.demo ? 'resid' : session.outputNames[0], mask: session.inputNames.includes('attention_mask') });
   }

@@ -22,6 +22,7 @@ import * as ort from 'onnxruntime-node';
 import { loadCrosscoderCheckpoint } from '../../extension/engine/bundle/crosscoder-checkpoint';
 import { CrosscoderRunner } from '../../extension/engine/runtime/crosscoder-runner';
 import { withGraphDefaults } from '../../extension/engine/runtime/graph-session';
+import { withCpuThreads } from '../../extension/engine/runtime/cpu-threads';
 import { DT, GraphBuilder } from '../../extension/engine/graphs/onnx-builder';
 import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metrics-cache';
 import { buildGemma2Graph, type Gemma2Graph } from '../../extension/engine/graphs/gemma2/gemma2-build';
@@ -136,7 +137,7 @@ async function gemmProbe(T: number): Promise<{ flops: number; run: () => Promise
   const w = g.floats(new Float32Array(k * n).map((_, i) => ((i * 2654435761) % 1000) / 1e5 - 0.005), [k, n]);
   g.op('MatMul', [x, w], {}, 'y');
   g.output('y', DT.FLOAT, [T, n]);
-  const session = await ort.InferenceSession.create(g.toBytes(), { executionProviders: ['cpu'] });
+  const session = await ort.InferenceSession.create(g.toBytes(), withCpuThreads({ executionProviders: ['cpu'] }));
   const feeds = { x: new ort.Tensor('float32', new Float32Array(T * k).fill(0.5), [T, k]) };
   await session.run(feeds);
   return {
