@@ -9,7 +9,7 @@ import { ContextKeys } from './context-keys';
 import { EditorDecorations } from './decorations';
 import { EditorHighlighter } from './editor-highlighter';
 import { CausalCommands } from './causal-commands';
-import { GenerateCommands, steerLatent, steerLatents } from './generate-command';
+import { GenerateCommands, steerLatents } from './generate-command';
 import { GenerationPanel } from './generation-panel';
 import { TokenHover } from './hover';
 import { LatentPages } from './latent-pages';
@@ -38,7 +38,7 @@ export function activate(context: vscode.ExtensionContext): void {
     openLatent,
     exportHtml: () => void vscode.commands.executeCommand('latentDiff.exportTokenHtml'),
   });
-  const generationPanel = new GenerationPanel(context.extensionUri, session, annotations, { openLatent, steerLatent });
+  const generationPanel = new GenerationPanel(context.extensionUri, session, annotations, { openLatent });
   const latentsView = new LatentsView(context.extensionUri, session, annotations, { openLatent, steerLatents });
   const statusBar = new StatusBar(session, () => live.isEnabled);
   const contextKeys = new ContextKeys(session);

@@ -15,7 +15,8 @@ import { chatSpecificLatents } from '../presentation/highlight-series';
 import { generationView, type AnswerState, type GenerationState } from '../presentation/generation-view';
 import { answerInsertion } from '../presentation/model-turn';
 import type { Session } from './session';
-import { setWebviewHtml, webviewChannel, webviewOptions } from './webview-host';
+import { isLatentAction, runLatentAction } from './latent-actions';
+import { connectWebview, setWebviewHtml, webviewOptions } from './webview-host';
 import { latentBrief, type LatentFacts } from '../presentation/webview-payloads';
 
 export const GENERATION_PANEL_VIEW_TYPE = 'latentDiff.generation';
@@ -30,7 +31,6 @@ export interface GenerationSource {
 
 export interface GenerationPanelActions {
   openLatent(latent: number): void;
-  steerLatent(latent: number): void;
 }
 
 /** Streamed tokens reach the webview at most this often (a snapshot of every answer so far). */
@@ -39,7 +39,6 @@ const POST_INTERVAL_MS = 50;
 export class GenerationPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private channel: Channel<HostToGeneration, GenerationToHost> | undefined;
-  private panelSubs: vscode.Disposable[] = [];
   private readonly subs: vscode.Disposable[] = [];
   private state: GenerationState | undefined;
   private source: (GenerationSource & { version: number; continuation: boolean }) | undefined;
@@ -92,24 +91,22 @@ export class GenerationPanel implements vscode.Disposable {
     this.panel = panel;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
     setWebviewHtml(panel.webview, this.extensionUri, 'generate', vscode.l10n.t('Latent Diff: Generation'));
-    this.channel = webviewChannel<HostToGeneration, GenerationToHost>(panel.webview, 'generate', {
+    this.channel = connectWebview<HostToGeneration, GenerationToHost>(panel.webview, 'generate', {
       parse: parseGenerationMessage,
       limits: () => ({ dictSize: this.session.bundle?.info.dictSize ?? 0, tokens: 0, evidence: 0, columns: this.state?.answers.length ?? 0 }),
-    });
-    this.panelSubs = [
-      this.channel,
-      this.channel.onEvent((m) => this.handle(m)),
-      panel.onDidDispose(() => {
-        for (const s of this.panelSubs) s.dispose();
-        this.panelSubs = [];
+    }, {
+      event: (m) => this.handle(m),
+      disposed: panel.onDidDispose,
+      gone: () => {
         this.panel = undefined;
         this.channel = undefined;
         this.cancel();
-      }),
-    ];
+      },
+    }).channel;
   }
 
   private handle(m: GenerationToHost): unknown {
+    if (isLatentAction(m)) return runLatentAction(m, { highlightLatent: (l, slot) => this.session.highlightLatent(l, slot), openLatent: this.actions.openLatent });
     switch (m.type) {
       case 'ready':
         this.postView();
@@ -120,15 +117,6 @@ export class GenerationPanel implements vscode.Disposable {
       case 'insert':
         if (m.run !== this.state?.run) throw new Error(vscode.l10n.t('this answer belongs to an older generation'));
         return this.insert(m.column);
-      case 'highlightLatent':
-        this.session.highlightLatent(m.latent, m.slot);
-        return undefined;
-      case 'openLatent':
-        this.actions.openLatent(m.latent);
-        return undefined;
-      case 'steerLatent':
-        this.actions.steerLatent(m.latent);
-        return undefined;
     }
   }
 

@@ -3,7 +3,6 @@
  * and annotation editor. Restored after a reload from the latent id the page keeps in its state.
  */
 import * as vscode from 'vscode';
-import { steerLatent } from './generate-command';
 import type { Channel } from '../engine/channel/channel';
 import { SaveAnnotation, type HostToLatent, type LatentPageState, type LatentToHost, type LogitEffectsView } from '../protocol/messages';
 import { parseLatentMessage } from '../protocol/validate';
@@ -12,7 +11,8 @@ import { openEvidence, revealToken } from './editor-actions';
 import { ExamplesSource } from './examples';
 import { latentDetail } from './latent-detail';
 import type { Session } from './session';
-import { setWebviewHtml, webviewChannel } from './webview-host';
+import { isLatentAction, runLatentAction } from './latent-actions';
+import { connectWebview, setWebviewHtml } from './webview-host';
 
 export const LATENT_PAGE_VIEW_TYPE = 'latentDiff.latent';
 
@@ -66,43 +66,38 @@ export class LatentPages implements vscode.Disposable {
     panel.title = vscode.l10n.t('Latent #{0}', latent);
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
     setWebviewHtml(panel.webview, this.extensionUri, 'latent', vscode.l10n.t('Latent #{0}', latent));
-    const channel = webviewChannel<HostToLatent, LatentToHost>(panel.webview, 'latent', {
+    const { channel } = connectWebview<HostToLatent, LatentToHost>(panel.webview, 'latent', {
       parse: parseLatentMessage,
       limits: () => ({
         dictSize: this.session.bundle?.info.dictSize ?? 0,
         tokens: this.session.analysis?.result.tokens.length ?? 0,
         evidence: this.annotations.get(latent)?.evidence.length ?? 0,
       }),
+    }, {
+      event: (m) => this.handle(latent, m),
+      handlers: (c) => [
+        c.handle(SaveAnnotation, async (m) => {
+          // A patch of the fields the page changed; those it leaves out stay as they are on disk.
+          await this.annotations.upsert(m.latent, { label: m.label, notes: m.notes, status: m.status });
+          return { saved: true as const };
+        }),
+      ],
+      disposed: panel.onDidDispose,
+      gone: () => {
+        if (this.panels.get(latent) === panel) this.panels.delete(latent);
+        if (this.channels.get(latent) === channel) this.channels.delete(latent);
+      },
     });
     this.channels.set(latent, channel);
-    const subs = [
-      channel,
-      channel.onEvent((m) => this.handle(latent, m)),
-      channel.handle(SaveAnnotation, async (m) => {
-        // A patch of the fields the page changed; those it leaves out stay as they are on disk.
-        await this.annotations.upsert(m.latent, { label: m.label, notes: m.notes, status: m.status });
-        return { saved: true as const };
-      }),
-    ];
-    panel.onDidDispose(() => {
-      for (const s of subs) s.dispose();
-      if (this.panels.get(latent) === panel) this.panels.delete(latent);
-      if (this.channels.get(latent) === channel) this.channels.delete(latent);
-    });
   }
 
   private async handle(latent: number, m: LatentToHost): Promise<unknown> {
+    if (isLatentAction(m)) return runLatentAction(m, { highlightLatent: (l, slot) => this.session.highlightLatent(l, slot), openLatent: (l) => this.show(l) });
     switch (m.type) {
       case 'ready':
         return this.refresh(latent);
-      case 'highlightLatent':
-        this.session.highlightLatent(m.latent, m.slot);
-        return undefined;
       case 'revealToken':
         return revealToken(this.session.analysis, m.index);
-      case 'steerLatent':
-        steerLatent(m.latent);
-        return undefined;
       case 'openEvidence': {
         const e = this.annotations.get(latent)?.evidence[m.index];
         return e && openEvidence(e);

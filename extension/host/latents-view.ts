@@ -4,12 +4,12 @@
  * number of rows the filter leaves.
  */
 import * as vscode from 'vscode';
-import type { Channel } from '../engine/channel/channel';
 import type { HostToLatents, LatentsToHost, SteerEntry } from '../protocol/messages';
 import { parseLatentsMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
 import type { Session } from './session';
-import { setWebviewHtml, webviewChannel } from './webview-host';
+import { isLatentAction, runLatentAction } from './latent-actions';
+import { connectWebview, setWebviewHtml, type WebviewConnection } from './webview-host';
 import { documentActivity, latentTable } from '../presentation/webview-payloads';
 
 export const LATENTS_VIEW_ID = 'latentDiff.latents';
@@ -21,8 +21,7 @@ export interface LatentsViewActions {
 
 export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
-  private channel: Channel<HostToLatents, LatentsToHost> | undefined;
-  private viewSubs: vscode.Disposable[] = [];
+  private connection: WebviewConnection<HostToLatents, LatentsToHost> | undefined;
   private readonly subs: vscode.Disposable[] = [];
   /** The last row count the view reported (shown, total). */
   rowCount: { shown: number; total: number } | undefined;
@@ -46,32 +45,24 @@ export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposabl
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
     setWebviewHtml(view.webview, this.extensionUri, 'latents', vscode.l10n.t('Latents'), 'sidebar');
-    this.channel = webviewChannel<HostToLatents, LatentsToHost>(view.webview, 'latents', {
+    this.connection = connectWebview<HostToLatents, LatentsToHost>(view.webview, 'latents', {
       parse: parseLatentsMessage,
       limits: () => ({ dictSize: this.session.bundle?.info.dictSize ?? 0, tokens: 0, evidence: 0 }),
-    });
-    this.viewSubs = [
-      this.channel,
-      this.channel.onEvent((m) => this.handle(m)),
-      view.onDidDispose(() => {
-        for (const s of this.viewSubs) s.dispose();
-        this.viewSubs = [];
+    }, {
+      event: (m) => this.handle(m),
+      disposed: view.onDidDispose,
+      gone: () => {
         this.view = undefined;
-        this.channel = undefined;
-      }),
-    ];
+        this.connection = undefined;
+      },
+    });
   }
 
   private handle(m: LatentsToHost): unknown {
+    if (isLatentAction(m)) return runLatentAction(m, { highlightLatent: (l, slot) => this.session.highlightLatent(l, slot), openLatent: this.actions.openLatent });
     switch (m.type) {
       case 'ready':
         void this.postTable();
-        return undefined;
-      case 'highlightLatent':
-        this.session.highlightLatent(m.latent, m.slot);
-        return undefined;
-      case 'openLatent':
-        this.actions.openLatent(m.latent);
         return undefined;
       case 'steerLatents':
         this.actions.steerLatents(m.steer);
@@ -84,7 +75,7 @@ export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposabl
   }
 
   private post(message: HostToLatents): void {
-    this.channel?.post(message);
+    this.connection?.channel.post(message);
   }
 
   private async postTable(): Promise<void> {
@@ -114,6 +105,7 @@ export class LatentsView implements vscode.WebviewViewProvider, vscode.Disposabl
   }
 
   dispose(): void {
-    for (const s of [...this.viewSubs, ...this.subs]) s.dispose();
+    this.connection?.dispose();
+    for (const s of this.subs) s.dispose();
   }
 }

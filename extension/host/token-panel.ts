@@ -4,14 +4,14 @@
  * Restored after a window reload by its serializer.
  */
 import * as vscode from 'vscode';
-import { steerLatent } from './generate-command';
 import type { Channel } from '../engine/channel/channel';
 import type { HostToTokens, TokensToHost } from '../protocol/messages';
 import { parseTokensMessage } from '../protocol/validate';
 import type { Annotations } from './annotations';
 import { revealToken } from './editor-actions';
 import type { Session } from './session';
-import { setWebviewHtml, webviewChannel, webviewOptions } from './webview-host';
+import { isLatentAction, runLatentAction } from './latent-actions';
+import { connectWebview, setWebviewHtml, webviewOptions } from './webview-host';
 import { highlightState, latentBrief, latentsInTop, tokenDocument, type LatentFacts } from '../presentation/webview-payloads';
 
 export const TOKEN_PANEL_VIEW_TYPE = 'latentDiff.tokens';
@@ -24,7 +24,6 @@ export interface TokenPanelActions {
 export class TokenPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private channel: Channel<HostToTokens, TokensToHost> | undefined;
-  private panelSubs: vscode.Disposable[] = [];
   private readonly subs: vscode.Disposable[] = [];
 
   constructor(
@@ -62,41 +61,30 @@ export class TokenPanel implements vscode.Disposable {
     this.panel = panel;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'latent-diff.svg');
     setWebviewHtml(panel.webview, this.extensionUri, 'tokens', vscode.l10n.t('Latent Diff: Tokens'));
-    this.channel = webviewChannel<HostToTokens, TokensToHost>(panel.webview, 'tokens', {
+    this.channel = connectWebview<HostToTokens, TokensToHost>(panel.webview, 'tokens', {
       parse: parseTokensMessage,
       limits: () => ({ dictSize: this.session.bundle?.info.dictSize ?? 0, tokens: this.session.analysis?.result.tokens.length ?? 0, evidence: 0 }),
-    });
-    this.panelSubs = [
-      this.channel,
-      this.channel.onEvent((m) => this.handle(m)),
-      panel.onDidDispose(() => {
-        for (const s of this.panelSubs) s.dispose();
-        this.panelSubs = [];
+    }, {
+      event: (m) => this.handle(m),
+      disposed: panel.onDidDispose,
+      gone: () => {
         this.panel = undefined;
         this.channel = undefined;
-      }),
-    ];
+      },
+    }).channel;
   }
 
   private handle(m: TokensToHost): unknown {
+    if (isLatentAction(m)) return runLatentAction(m, { highlightLatent: (l, slot) => this.session.highlightLatent(l, slot), openLatent: this.actions.openLatent });
     switch (m.type) {
       case 'ready':
         this.postDocument();
         return undefined;
-      case 'highlightLatent':
-        this.session.highlightLatent(m.latent, m.slot);
-        return undefined;
       case 'clearHighlight':
         this.session.setHighlight({ mode: 'none' });
         return undefined;
-      case 'openLatent':
-        this.actions.openLatent(m.latent);
-        return undefined;
       case 'revealToken':
         return revealToken(this.session.analysis, m.index);
-      case 'steerLatent':
-        steerLatent(m.latent);
-        return undefined;
       case 'exportHtml':
         this.actions.exportHtml();
         return undefined;

@@ -40,7 +40,7 @@ export interface WebviewMessages<In> {
  * The channel to a webview. Every incoming message passes `parse` (validate.ts, against the current limits)
  * before any handler or listener sees it; a rejected request is answered with the ProtocolError.
  */
-export function webviewChannel<Out extends ChannelEvent, In extends ChannelEvent>(webview: vscode.Webview, name: WebviewName, messages: WebviewMessages<In>): Channel<Out, In> {
+function webviewChannel<Out extends ChannelEvent, In extends ChannelEvent>(webview: vscode.Webview, name: WebviewName, messages: WebviewMessages<In>): Channel<Out, In> {
   const transport: Transport = {
     post: (message) => void webview.postMessage(message),
     listen(receive) {
@@ -56,4 +56,30 @@ export function webviewChannel<Out extends ChannelEvent, In extends ChannelEvent
     },
     onListenerError: (e) => void vscode.window.showErrorMessage(vscode.l10n.t('Latent Diff: {0}', e.message)),
   });
+}
+
+export interface WebviewConnection<Out extends ChannelEvent, In extends ChannelEvent> extends vscode.Disposable {
+  readonly channel: Channel<Out, In>;
+}
+
+/**
+ * A webview's channel with its events going to `onEvent` and request handlers from `handlers`; all of it is
+ * disposed when the webview is (`disposed`, after which `onGone` runs) or when the connection is.
+ */
+export function connectWebview<Out extends ChannelEvent, In extends ChannelEvent>(
+  webview: vscode.Webview,
+  name: WebviewName,
+  messages: WebviewMessages<In>,
+  on: { event: (m: In) => unknown; disposed: vscode.Event<void>; gone?: () => void; handlers?: (channel: Channel<Out, In>) => vscode.Disposable[] },
+): WebviewConnection<Out, In> {
+  const channel = webviewChannel<Out, In>(webview, name, messages);
+  const subs: vscode.Disposable[] = [channel, channel.onEvent(on.event), ...(on.handlers?.(channel) ?? [])];
+  const dispose = () => {
+    for (const s of subs.splice(0)) s.dispose();
+  };
+  subs.push(on.disposed(() => {
+    dispose();
+    on.gone?.();
+  }));
+  return { channel, dispose };
 }
