@@ -1,7 +1,7 @@
 /**
  * ORT's intra-op thread count: physical cores read from a sysfs CPU topology written in the test (hyperthread
  * siblings counted once, packages apart, capped by the usable CPUs; an unreadable tree falls back to the usable
- * CPUs), and session options get that count unless the caller set one.
+ * CPUs), and session options get that count and non-spinning threads unless the caller set them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,9 +49,12 @@ test('physical cores: an unreadable topology falls back to the usable CPUs', () 
   }
 });
 
-test('session options get the physical core count as intra-op threads unless the caller set them', () => {
-  const set = withCpuThreads({ executionProviders: ['cpu'] });
+test('session options get the physical core count as intra-op threads and no spinning, unless the caller set them', () => {
+  const set = withCpuThreads({ executionProviders: ['cpu'], extra: { session: { disable_prepacking: '1' } } });
   assert.equal(set.intraOpNumThreads, physicalCores());
   assert.deepEqual(set.executionProviders, ['cpu']);
-  assert.equal(withCpuThreads({ intraOpNumThreads: 3 }).intraOpNumThreads, 3);
+  assert.deepEqual(set.extra, { session: { 'intra_op.allow_spinning': '0', disable_prepacking: '1' } });
+  const own = withCpuThreads({ intraOpNumThreads: 3, extra: { session: { 'intra_op.allow_spinning': '1' } } });
+  assert.equal(own.intraOpNumThreads, 3);
+  assert.deepEqual(own.extra, { session: { 'intra_op.allow_spinning': '1' } });
 });

@@ -24,12 +24,22 @@ export function physicalCores(sysCpuDir = '/sys/devices/system/cpu', usable = av
 let cached: number | undefined;
 
 /**
- * Session options with ORT's intra-op threads set to the physical core count unless the caller chose. ORT's
- * own default used one thread on a 2-core Linux VM (measured: a [512 x 2304] x [2304 x 36864] MatMul ran at
- * 102 GFLOP/s by default and 199 GFLOP/s with 2 threads; a one-token step at 11 vs 21 GFLOP/s).
+ * Session options with ORT's intra-op threads set to the physical core count, and the threads not spinning
+ * while they wait for work, unless the caller chose either. ORT's own default used one thread on a 2-core
+ * Linux VM (a [512 x 2304] x [2304 x 36864] MatMul ran at 102 GFLOP/s by default and 199 GFLOP/s with 2
+ * threads; a one-token step at 11 vs 21). Spinning threads take cycles from everything else on the machine
+ * (the editor, the other sessions) for no gain here: a 256-token analysis of the Gemma-2-2B-shaped pair took
+ * 6.5-6.9 s with spinning and 6.4-6.6 s without, and the bench's GEMM probe beside it varied from 132 to 342
+ * GFLOP/s with spinning threads, 262 to 337 without.
  */
 export function withCpuThreads(options: ort.InferenceSession.SessionOptions): ort.InferenceSession.SessionOptions {
-  if (options.intraOpNumThreads !== undefined) return options;
   cached ??= physicalCores();
-  return { ...options, intraOpNumThreads: cached };
+  const extra = (options.extra ?? {}) as { session?: Record<string, unknown> };
+  return {
+    ...options,
+    intraOpNumThreads: options.intraOpNumThreads ?? cached,
+    extra: { ...extra, session: { [SPINNING]: '0', ...(extra.session ?? {}) } },
+  };
 }
+
+const SPINNING = 'intra_op.allow_spinning';
