@@ -1,10 +1,6 @@
 /** What every view does with a latent the user picked in it: highlight it, open its page, steer with it. */
+import type { LatentAction } from '../protocol/messages';
 import { steerLatent } from './generate-command';
-
-export type LatentAction =
-  | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
-  | { type: 'openLatent'; latent: number }
-  | { type: 'steerLatent'; latent: number };
 
 const ACTIONS = new Set<string>(['highlightLatent', 'openLatent', 'steerLatent']);
 

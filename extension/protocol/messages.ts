@@ -83,6 +83,12 @@ export interface HighlightState<Acts = ArrayBuffer> {
   note: string;
 }
 
+/** A latent the user picked in a view: highlight it in the editor, open its page, or steer with it. */
+export type HighlightLatentMessage = { type: 'highlightLatent'; latent: number; slot: 0 | 1 };
+export type OpenLatentMessage = { type: 'openLatent'; latent: number };
+export type SteerLatentMessage = { type: 'steerLatent'; latent: number };
+export type LatentAction = HighlightLatentMessage | OpenLatentMessage | SteerLatentMessage;
+
 export type HostToTokens =
   | { type: 'document'; doc: TokenDocument | null; highlight: HighlightState }
   | { type: 'highlight'; highlight: HighlightState }
@@ -90,12 +96,12 @@ export type HostToTokens =
 
 export type TokensToHost =
   | { type: 'ready' }
-  | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
+  | HighlightLatentMessage
   | { type: 'clearHighlight' }
-  | { type: 'openLatent'; latent: number }
+  | OpenLatentMessage
   | { type: 'revealToken'; index: number }
   | { type: 'exportHtml' }
-  | { type: 'steerLatent'; latent: number };
+  | SteerLatentMessage;
 
 // ---------------------------------------------------------------- latents sidebar
 
@@ -130,8 +136,8 @@ export type HostToLatents =
 
 export type LatentsToHost =
   | { type: 'ready' }
-  | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
-  | { type: 'openLatent'; latent: number }
+  | HighlightLatentMessage
+  | OpenLatentMessage
   | { type: 'rowCount'; shown: number; total: number }
   /** Steered generation with these latents and strengths (a row's steer button, or the highlighted latents). */
   | { type: 'steerLatents'; steer: SteerEntry[] };
@@ -231,10 +237,10 @@ export type HostToLatent =
 
 export type LatentToHost =
   | { type: 'ready' }
-  | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
+  | HighlightLatentMessage
   | { type: 'revealToken'; index: number }
   | { type: 'openEvidence'; index: number }
-  | { type: 'steerLatent'; latent: number };
+  | SteerLatentMessage;
 
 // ---------------------------------------------------------------- generation panel
 
@@ -285,9 +291,9 @@ export type GenerationToHost =
   | { type: 'ready' }
   | { type: 'cancel'; run: number }
   | { type: 'insert'; run: number; column: number }
-  | { type: 'highlightLatent'; latent: number; slot: 0 | 1 }
-  | { type: 'openLatent'; latent: number }
-  | { type: 'steerLatent'; latent: number };
+  | HighlightLatentMessage
+  | OpenLatentMessage
+  | SteerLatentMessage;
 
 // ---------------------------------------------------------------- requests (engine/channel)
 

@@ -5,13 +5,14 @@
  * in the same run), session-creation time and peak RSS against the weights' bytes; then the memory cost of
  * float32 vs bfloat16 weights for one model.
  *
- * Then live analysis over the same folders (real-live.ts): re-analysing a 1,000-token document after appending one
- * token, as a fraction of a full analysis. Then decoding with a whole chat model (real-decode.ts): tokens/s
- * against the memory-bandwidth floor; and the patching experiment over that model and the crosscoder
- * (real-patching.ts): positions/s and scored tokens/s.
+ * Then live analysis over the same folders (real-live.ts): re-analysing a 1,000-token document after
+ * appending one token, as a fraction of a full analysis. Then decoding with a whole chat model
+ * (real-decode.ts): tokens/s against the memory-bandwidth floor; and the patching experiment over that model
+ * and the crosscoder (real-patching.ts): positions/s and scored tokens/s.
  *
  * `npm run bench -- real [--tokens N] [--reps N] [--no-dtype] [--decode-steps N] [--no-decode] [--decode-only]
- * [--no-patching] [--patching-only] [--patching-chats N] [--no-live] [--live-only] [--live-tokens N] [--live-reps N]`.
+ * [--no-patching] [--patching-only] [--patching-chats N] [--no-live] [--live-only] [--live-tokens N]
+ * [--live-reps N]`.
  * Needs ~30 GB of free disk in the temp folder (deleted afterwards, also on error or Ctrl-C). Children do the
  * work so each peak RSS belongs to one job.
  */

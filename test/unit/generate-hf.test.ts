@@ -6,17 +6,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateOne } from '../../extension/engine/analysis/generate/generator';
 import { loadBundle } from '../../extension/engine/bundle/bundle';
-import { writeSafetensors } from '../../extension/engine/bundle/safetensors';
 import { loadOrComputeLatentMetrics } from '../../extension/engine/latents/metrics-cache';
-import { gaussian, seededRandom } from '../../extension/engine/random';
 import { ModelPair } from '../../extension/engine/runtime/model-pair';
 import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
 import { FIXTURE, loadCausalFixture } from './gemma2-fixture';
+import { writeGaussianCrosscoder } from './hf-bundle-fixture';
 
 const DEMO = resolve(__dirname, '../../models/demo');
 
@@ -25,16 +24,7 @@ test('greedy generation over the Gemma 2 KV caches equals transformers generate 
   const run = fixture.generate.runs.find((r) => r.name === 'single')!;
   const root = mkdtempSync(join(tmpdir(), 'ld-gen-hf-'));
   const d = 64;
-  const D = 96;
-  const rand = seededRandom(3);
-  const g = (n: number, s: number) => Float32Array.from({ length: n }, () => gaussian(rand) * s);
-  mkdirSync(join(root, 'crosscoder'), { recursive: true });
-  writeSafetensors(join(root, 'crosscoder', 'model.safetensors'), {
-    'encoder.weight': { dtype: 'F32', shape: [2, d, D], data: g(2 * d * D, 0.2) },
-    'encoder.bias': { dtype: 'F32', shape: [D], data: g(D, 0.1) },
-    'decoder.weight': { dtype: 'F32', shape: [2, D, d], data: g(2 * D * d, 0.1) },
-    'decoder.bias': { dtype: 'F32', shape: [2, d], data: g(2 * d, 0.01) },
-  });
+  writeGaussianCrosscoder(root, 96, 3);
   cpSync(join(FIXTURE, fixture.generate.model), join(root, 'model'), { recursive: true });
   writeFileSync(join(root, 'bundle.json'), JSON.stringify({
     schemaVersion: '1.0', name: 'gen fixture', layer: 1, dModel: d,

@@ -11,10 +11,10 @@ import { FIXTURE, FIXTURE_MODEL } from './gemma2-fixture';
 
 const DEMO = resolve(__dirname, '../../models/demo');
 const d = 64;
-const D = 128;
 
-export function writeFixtureBundle(dir: string, models: 'hf' | 'onnx'): void {
-  const rand = seededRandom(7);
+/** A random crosscoder of the fixture's width in `dir`/crosscoder: Gaussian weights at scales that make latents fire. */
+export function writeGaussianCrosscoder(dir: string, D: number, seed: number): void {
+  const rand = seededRandom(seed);
   const g = (n: number, s: number) => Float32Array.from({ length: n }, () => gaussian(rand) * s);
   mkdirSync(join(dir, 'crosscoder'), { recursive: true });
   writeSafetensors(join(dir, 'crosscoder', 'model.safetensors'), {
@@ -23,6 +23,10 @@ export function writeFixtureBundle(dir: string, models: 'hf' | 'onnx'): void {
     'decoder.weight': { dtype: 'F32', shape: [2, D, d], data: g(2 * D * d, 0.1) },
     'decoder.bias': { dtype: 'F32', shape: [2, d], data: g(2 * d, 0.01) },
   });
+}
+
+export function writeFixtureBundle(dir: string, models: 'hf' | 'onnx'): void {
+  writeGaussianCrosscoder(dir, 128, 7);
   const model = models === 'hf'
     ? (cpSync(FIXTURE_MODEL, join(dir, 'model'), { recursive: true }), (name: string) => ({ name, hf: 'model' }))
     : (copyFileSync(join(FIXTURE, 'model-l2.onnx'), join(dir, 'model.onnx')), (name: string) => ({ name, onnx: 'model.onnx', output: 'hidden_state_2', inputs: { inputIds: 'input_ids', attentionMask: 'attention_mask' } }));

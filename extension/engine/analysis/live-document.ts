@@ -10,6 +10,7 @@
 import type { CrosscoderRunner, EncodeResult } from '../runtime/crosscoder-runner';
 import type { ModelPair } from '../runtime/model-pair';
 import { contextWindows } from '../runtime/model-runner';
+import { withRoom } from '../runtime/room-to-grow';
 import type { KvCache } from '../runtime/split-model';
 
 /** Per-latent summary over a prefix of the document: max scaled activation, tokens firing, first argmax. */
@@ -66,7 +67,7 @@ function commonPrefix(a: number[], b: number[]): number {
  */
 function residualRows(prev: Float32Array | undefined, kept: number, rows: number, width: number): Float32Array {
   if (prev && prev.byteOffset + rows * width * 4 <= prev.buffer.byteLength) return new Float32Array(prev.buffer, prev.byteOffset, rows * width);
-  const out = new Float32Array((rows + Math.max(64, rows >> 2)) * width).subarray(0, rows * width);
+  const out = new Float32Array(withRoom(rows) * width).subarray(0, rows * width);
   if (prev && kept > 0) out.set(prev.subarray(0, kept * width));
   return out;
 }

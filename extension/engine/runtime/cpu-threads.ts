@@ -22,6 +22,7 @@ export function physicalCores(sysCpuDir = '/sys/devices/system/cpu', usable = av
 }
 
 let cached: number | undefined;
+const SPINNING = 'intra_op.allow_spinning';
 
 /**
  * Session options with ORT's intra-op threads set to the physical core count, and the threads not spinning
@@ -41,5 +42,3 @@ export function withCpuThreads(options: ort.InferenceSession.SessionOptions): or
     extra: { ...extra, session: { [SPINNING]: '0', ...(extra.session ?? {}) } },
   };
 }
-
-const SPINNING = 'intra_op.allow_spinning';

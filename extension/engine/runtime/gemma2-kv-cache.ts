@@ -1,10 +1,5 @@
+import { withRoom } from './room-to-grow';
 import type { KvCache } from './split-model';
-
-/**
- * Capacity for `rows` rows plus room to grow: the next call is usually a decode step or a live append after an
- * edit (also right after a full analysis), which then writes in place instead of copying every block's rows.
- */
-const withRoom = (rows: number) => rows + Math.max(64, rows >> 2);
 
 /**
  * Rows [positions, rowSize] of one growing float32 tensor (one block's keys or values), shared by the caches
