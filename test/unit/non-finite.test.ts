@@ -14,6 +14,7 @@ import { computeLatentMetrics } from '../../extension/engine/latents/metrics';
 import { GraphBuilder, DT } from '../../extension/engine/graphs/onnx-builder';
 import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
 import { LatentDiffError } from '../../extension/engine/errors';
+import { Analyzer } from '../../extension/engine/analysis/analyzer';
 import { demoBundleJsonElsewhere, randomFloats, tempDir, writeDLCrosscoder } from './bundle-fixtures';
 
 const ROOT = resolve(__dirname, '../..');
@@ -71,4 +72,32 @@ test('a model whose residual stream goes NaN: the CLI exits 1 naming the model f
   assert.equal(r.status, 1, r.stderr);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, new RegExp(`^latent-diff: error: ${join(dir, 'base.onnx')}: the model produced a non-finite activation \\(NaN\\) at token ${t} \\(id ${ids[t]}\\), residual dimension 7`));
+});
+
+test('live analysis checks the tokens an edit recomputes: a NaN token appended to a clean document is refused, also after the failed update', async () => {
+  const dir = tempDir('nan-live');
+  const tok = GemmaTokenizer.fromFiles(join(DEMO, 'tokenizer.json'), join(DEMO, 'tokenizer_config.json'));
+  const clean = 'The quick brown fox';
+  const dirty = `${clean} jumps over the lazy dog.`;
+  const cleanIds = tok.encode(clean, { addBos: true });
+  const ids = tok.encode(dirty, { addBos: true });
+  assert.deepEqual(ids.slice(0, cleanIds.length), cleanIds, 'the clean text tokenises as a prefix of the dirty one');
+  const t = ids.findIndex((id, i) => i >= cleanIds.length && ids.slice(0, i).every((p) => p % 1024 !== id % 1024));
+  assert.ok(t >= cleanIds.length);
+  const json = demoBundleJsonElsewhere(DEMO);
+  nanModel(join(dir, 'base.onnx'), ids[t], json.dModel);
+  json.base.onnx = join(dir, 'base.onnx');
+  json.tokenizer = { json: join(DEMO, 'tokenizer.json'), config: join(DEMO, 'tokenizer_config.json'), chatTemplate: 'builtin:gemma2' };
+  writeFileSync(join(dir, 'bundle.json'), JSON.stringify(json));
+  const a = Analyzer.open(dir, { provider: 'cpu', cacheDir: tempDir('nan-live-cache') });
+  try {
+    const refused = (e: unknown) => e instanceof LatentDiffError && e.file === join(dir, 'base.onnx') && e.message.includes(`at token ${t} (id ${ids[t]})`);
+    assert.equal((await a.analyze(clean)).tokens.length, cleanIds.length);
+    await assert.rejects(a.analyze(dirty), refused, 'appended after a clean analysis');
+    await assert.rejects(a.analyze(dirty), refused, 'the same text again, after the failed update');
+    assert.equal((await a.analyze(clean)).tokens.length, cleanIds.length);
+    await assert.rejects(a.analyze(`${dirty} More.`), refused, 'appended again after going back to the clean text');
+  } finally {
+    await a.dispose();
+  }
 });

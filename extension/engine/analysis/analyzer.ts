@@ -8,6 +8,7 @@ import { bundleInfo, loadBundle, type Bundle } from '../bundle/bundle';
 import { LatentDiffError } from '../errors';
 import { openExamplesDb, type Example, type ExamplesDb } from './examples-db';
 import { checkFiniteActivations } from './finite-activations';
+import { rankLatents } from './latent-ranking';
 import { runGeneration, type GenerateRequest, type GenerationEvent, type GenerationResult } from './generate/generate-request';
 import { bundleStatsFile, loadLatentStats, type LatentStats } from './latent-stats';
 import { updateLiveDocument, type LiveDocument } from './live-document';
@@ -19,7 +20,7 @@ import { graphOptions, ModelPair } from '../runtime/model-pair';
 import { windowedResidual } from '../runtime/model-runner';
 import type { ProviderChoice } from '../runtime/providers';
 import { GemmaTokenizer } from '../text/tokenizer';
-import type { AnalysisResult, AnalyzeOptions, BundleInfo, LatentMetrics, LatentSummary, ProviderInUse, ProviderSetting } from '../types';
+import type { AnalysisResult, AnalyzeOptions, BundleInfo, LatentMetrics, ProviderInUse, ProviderSetting } from '../types';
 
 export interface AnalyzerOptions {
   provider: ProviderSetting;
@@ -197,8 +198,9 @@ export class Analyzer {
       };
       const live = await updateLiveDocument(this.live, `${mode}\u0000${window}`, ids, { contextWindow: window, bosId: l.tokenizer.bosId }, l.pair, runner, select, stage, checkpoint);
       const tokenLabel = (t: number) => `token ${t} (id ${ids[t]})`;
-      checkFiniteActivations(live.xBase, this.bundle.dModel, this.bundle.base, tokenLabel);
-      checkFiniteActivations(live.xChat, this.bundle.dModel, this.bundle.chat, tokenLabel);
+      // The rows before `computedFrom` come from a document that passed this check (or it would not be kept).
+      checkFiniteActivations(live.xBase, this.bundle.dModel, this.bundle.base, tokenLabel, live.computedFrom);
+      checkFiniteActivations(live.xChat, this.bundle.dModel, this.bundle.chat, tokenLabel, live.computedFrom);
       this.live = live;
       const all = live.prefixes[live.prefixes.length - 1].summary;
       return { topValues: live.topValues, topIndices: live.topIndices, latentMax: all.max, latentCount: all.count, latentArgmax: all.argmax, selected: live.selected };
@@ -242,11 +244,7 @@ export class Analyzer {
       }
       return row;
     });
-    const latents: LatentSummary[] = [];
-    for (let j = 0; j < D; j++) {
-      if (enc.latentCount[j] > 0) latents.push({ latent: j, max: enc.latentMax[j], count: enc.latentCount[j], argmaxToken: enc.latentArgmax[j] });
-    }
-    latents.sort((a, b) => b.max - a.max || a.latent - b.latent);
+    const latents = rankLatents(enc.latentMax, enc.latentCount, enc.latentArgmax);
     return {
       bundle: this.info,
       provider: this.choice.current ?? 'cpu',

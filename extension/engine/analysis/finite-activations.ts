@@ -6,10 +6,13 @@
 import type { ModelSource } from '../bundle/bundle';
 import { LatentDiffError } from '../errors';
 
-/** Throws a LatentDiffError naming the model's file and the first token whose activation vector is not finite. */
-export function checkFiniteActivations(x: Float32Array, d: number, model: ModelSource, tokenLabel: (t: number) => string): void {
+/**
+ * Throws a LatentDiffError naming the model's file and the first token whose activation vector is not finite;
+ * tokens before `fromToken` were checked already (a live update's unchanged prefix).
+ */
+export function checkFiniteActivations(x: Float32Array, d: number, model: ModelSource, tokenLabel: (t: number) => string, fromToken = 0): void {
   const modelFile = model.kind === 'onnx' ? model.path : model.dir;
-  for (let i = 0; i < x.length; i++) {
+  for (let i = fromToken * d; i < x.length; i++) {
     if (!Number.isFinite(x[i])) {
       const t = Math.floor(i / d);
       throw new LatentDiffError(modelFile, `the model produced a non-finite activation (${x[i]}) at ${tokenLabel(t)}, residual dimension ${i - t * d}: its weights or graph hold NaN or Inf`, 'non-finite');

@@ -48,6 +48,8 @@ export interface LiveDocument {
    * cancelled leaves this document valid up to that prefix only).
    */
   reusable: number;
+  /** The first token this version's models computed: the ones before it were kept from the previous version. */
+  computedFrom: number;
 }
 
 /** Intermediate prefix summaries are kept while their latent values stay under this (D per summary). */
@@ -170,5 +172,5 @@ export async function updateLiveDocument(
   topValues.set(enc.topValues, start * K);
   topIndices.set(enc.topIndices, start * K);
   selected.forEach((s, i) => s.set(enc.selected[i], start));
-  return { key, ids, caches: { base: base.caches, chat: chat.caches }, xBase: base.x, xChat: chat.x, topK: K, select, topValues, topIndices, selected, prefixes, reusable: T };
+  return { key, ids, caches: { base: base.caches, chat: chat.caches }, xBase: base.x, xChat: chat.x, topK: K, select, topValues, topIndices, selected, prefixes, reusable: T, computedFrom: t0 };
 }
