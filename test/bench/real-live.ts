@@ -4,9 +4,14 @@
  * caches) and its 73,728-latent crosscoder. Analyses a ~1,000-token document from scratch, then the same
  * document with one more token, and prints the second as a fraction of the first (goal <= 0.05: only the new
  * token goes through both models and the crosscoder); then one token more, then that token replaced (typing
- * mostly changes the last token). Per stage: wall and CPU time, page faults and bytes read from storage
- * (page-ins of the memory-mapped weights); and the append's floor, the bytes of weights it reads over the
- * memory bandwidth measured in the same run.
+ * mostly changes the last token), then, after the weights have not been read for `idleSeconds`, one more
+ * token. Per stage: wall and CPU time, page faults and bytes read from storage (page-ins of the memory-mapped
+ * weights); and the append's floor, the bytes of weights it reads over the memory bandwidth measured in the
+ * same run.
+ *
+ * The idle append is there because on the project's VM an append costs more the longer the weights have gone
+ * unread (about 1.7x after 10 s, also with nothing else running), and a full analysis leaves the base model's
+ * weights unread for most of its length: the first append after it pays that, not for anything the analysis did.
  *
  * `npm run bench -- real --live-only [--live-tokens N] [--live-reps N]` runs this stage alone (it needs ~15 GB
  * of free disk in the temp folder for the folders); the models and the crosscoder are memory-mapped.
@@ -14,6 +19,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Analyzer, type Progress } from '../../extension/engine/analysis/analyzer';
 import { GemmaTokenizer } from '../../extension/engine/text/tokenizer';
 import { median, peakRssMiB } from './bench';
@@ -99,7 +105,7 @@ function appendBytes(): number {
 /**
  * The live measurement over the real bench's folders in `dir`: base/ and chat/ (blocks 0..13) and crosscoder/.
  */
-export async function measureLive(dir: string, o: { tokens: number; reps: number }): Promise<void> {
+export async function measureLive(dir: string, o: { tokens: number; reps: number; idleSeconds: number }): Promise<void> {
   writeBundleJson(dir);
   const a = Analyzer.open(dir, { provider: 'cpu', cacheDir: join(dir, 'cache') });
   try {
@@ -115,6 +121,7 @@ export async function measureLive(dir: string, o: { tokens: number; reps: number
     const appendCpu: number[] = [];
     const againCpu: number[] = [];
     const replaceCpu: number[] = [];
+    const idle: number[] = [];
     for (let r = 0; r < o.reps; r++) {
       // A different first word each round, so nothing of the previous round's document is reused.
       const doc = `round${r} ${text}`;
@@ -123,28 +130,35 @@ export async function measureLive(dir: string, o: { tokens: number; reps: number
       const third = await analyzeWithMarks(a, `${doc} model model`);
       // Typing usually changes the last token rather than adding one: the caches are cut by one position.
       const fourth = await analyzeWithMarks(a, `${doc} model chat`);
+      await sleep(o.idleSeconds * 1000);
+      const fifth = await analyzeWithMarks(a, `${doc} model chat model`);
       full.push(total(first.marks));
       append.push(total(second.marks));
       again.push(total(third.marks));
       replace.push(total(fourth.marks));
+      idle.push(total(fifth.marks));
       fullCpu.push(totalCpu(first.marks));
       appendCpu.push(totalCpu(second.marks));
       againCpu.push(totalCpu(third.marks));
       replaceCpu.push(totalCpu(fourth.marks));
       if (second.tokens !== first.tokens + 1 || third.tokens !== second.tokens + 1) throw new Error('real bench (live): appending " model" should add one token');
       if (fourth.tokens !== third.tokens) throw new Error('real bench (live): " model" -> " chat" should replace the last token');
+      if (fifth.tokens !== fourth.tokens + 1) throw new Error('real bench (live): appending " model" should add one token');
       if (r === 0) console.log(`document: ${first.tokens} tokens, then ${second.tokens}, then ${third.tokens}`);
       console.log(`round ${r}: full ${(total(first.marks) / 1000).toFixed(2)} s: ${breakdown(first.marks)}`);
       console.log(`round ${r}: append ${(total(second.marks) / 1000).toFixed(3)} s: ${breakdown(second.marks)}`);
       console.log(`round ${r}: append again ${(total(third.marks) / 1000).toFixed(3)} s: ${breakdown(third.marks)}`);
       console.log(`round ${r}: replace the last token ${(total(fourth.marks) / 1000).toFixed(3)} s: ${breakdown(fourth.marks)}`);
+      console.log(`round ${r}: append after ${o.idleSeconds} s idle ${(total(fifth.marks) / 1000).toFixed(3)} s: ${breakdown(fifth.marks)}`);
     }
     const f = median(full);
     const g = median(append);
     const h = median(again);
     const q = median(replace);
+    const w = median(idle);
     const fc = median(fullCpu);
-    console.log(`full analysis ${(f / 1000).toFixed(2)} s, after appending one token ${(g / 1000).toFixed(3)} s, one more ${(h / 1000).toFixed(3)} s, then replacing the last token ${(q / 1000).toFixed(3)} s (medians of ${o.reps})`);
+    console.log(`full analysis ${(f / 1000).toFixed(2)} s, after appending one token ${(g / 1000).toFixed(3)} s, one more ${(h / 1000).toFixed(3)} s, then replacing the last token ${(q / 1000).toFixed(3)} s, then one more after ${o.idleSeconds} s idle ${(w / 1000).toFixed(3)} s (medians of ${o.reps})`);
+    console.log(`an append after ${o.idleSeconds} s without reading the weights costs ${(w / h).toFixed(2)} x one right after another: this machine's idle penalty, which the first append after a full analysis also pays (${(g / h).toFixed(2)} x)`);
     console.log(`re-analysis after appending one token = ${(g / f).toFixed(4)} of a full analysis (goal <= 0.05), the next append ${(h / f).toFixed(4)}, replacing the last token ${(q / f).toFixed(4)}; in CPU time of this process (less sensitive to other jobs) ${(median(appendCpu) / fc).toFixed(4)}, ${(median(againCpu) / fc).toFixed(4)} and ${(median(replaceCpu) / fc).toFixed(4)}`);
     const probe = await bandwidthProbe('sum');
     const bandwidth = probe.bytes / ((await probe.run()) / 1000);

@@ -12,7 +12,7 @@
  *
  * `npm run bench -- real [--tokens N] [--reps N] [--no-dtype] [--decode-steps N] [--no-decode] [--decode-only]
  * [--no-patching] [--patching-only] [--patching-chats N] [--no-live] [--live-only] [--live-tokens N]
- * [--live-reps N]`.
+ * [--live-reps N] [--live-idle S]`.
  * Needs ~30 GB of free disk in the temp folder (deleted afterwards, also on error or Ctrl-C). Children do the
  * work so each peak RSS belongs to one job.
  */
@@ -52,10 +52,11 @@ interface Options {
   liveOnly: boolean;
   liveTokens: number;
   liveReps: number;
+  liveIdle: number;
 }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { tokens: 256, reps: 3, dtypeCompare: true, decodeSteps: 32, decode: true, decodeOnly: false, patching: true, patchingOnly: false, patchingChats: 2, live: true, liveOnly: false, liveTokens: 1000, liveReps: 3 };
+  const o: Options = { tokens: 256, reps: 3, dtypeCompare: true, decodeSteps: 32, decode: true, decodeOnly: false, patching: true, patchingOnly: false, patchingChats: 2, live: true, liveOnly: false, liveTokens: 1000, liveReps: 3, liveIdle: 10 };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--tokens') o.tokens = Number(args[++i]);
     else if (args[i] === '--reps') o.reps = Number(args[++i]);
@@ -70,6 +71,7 @@ function parseOptions(args: string[]): Options {
     else if (args[i] === '--live-only') o.liveOnly = true;
     else if (args[i] === '--live-tokens') o.liveTokens = Number(args[++i]);
     else if (args[i] === '--live-reps') o.liveReps = Number(args[++i]);
+    else if (args[i] === '--live-idle') o.liveIdle = Number(args[++i]);
     else throw new Error(`real bench: unknown argument ${args[i]}`);
   }
   if (!(Number.isInteger(o.tokens) && o.tokens >= 8)) throw new Error('real bench: --tokens needs an integer >= 8');
@@ -80,6 +82,7 @@ function parseOptions(args: string[]): Options {
   if (o.patchingOnly && (o.decodeOnly || !o.patching)) throw new Error('real bench: --patching-only contradicts --decode-only and --no-patching');
   if (!(Number.isInteger(o.liveTokens) && o.liveTokens >= 16)) throw new Error('real bench: --live-tokens needs an integer >= 16');
   if (!(Number.isInteger(o.liveReps) && o.liveReps >= 1)) throw new Error('real bench: --live-reps needs a positive integer');
+  if (!(Number.isFinite(o.liveIdle) && o.liveIdle >= 0)) throw new Error('real bench: --live-idle needs a number of seconds >= 0');
   if ([o.decodeOnly, o.patchingOnly, o.liveOnly].filter(Boolean).length > 1) throw new Error('real bench: choose one of --decode-only, --patching-only, --live-only');
   if (o.liveOnly && !o.live) throw new Error('real bench: --live-only and --no-live contradict each other');
   if (o.patchingOnly) Object.assign(o, { decode: false, dtypeCompare: false, live: false });
@@ -359,7 +362,7 @@ const CHILD_MODES: Record<string, (dir: string, o: Options) => Promise<void>> = 
   'rss-f32': (dir, o) => dtypeMemory(dir, o, 'base', true),
   'rss-bf16': (dir, o) => dtypeMemory(dir, o, 'base-bf16', true),
   'rss-bf16-unfolded': (dir, o) => dtypeMemory(dir, o, 'base-bf16', false),
-  live: (dir, o) => measureLive(dir, { tokens: o.liveTokens, reps: o.liveReps }),
+  live: (dir, o) => measureLive(dir, { tokens: o.liveTokens, reps: o.liveReps, idleSeconds: o.liveIdle }),
   'write-decode': async (dir) => {
     const [bytes, ms] = time(() => writeGemma2Folder(join(dir, 'chat-full'), GEMMA2_2B.layers - 1, 'F32', 2000));
     console.log(`wrote ${fmtGiB(bytes)} of random weights (a whole chat model, float32, ${GEMMA2_2B.layers} blocks) in ${(ms / 1000).toFixed(0)} s`);
