@@ -1,22 +1,23 @@
-/** `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT]` */
+/** `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT] [--provider P] [--threads N]` */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { LatentDiffError } from '../engine/errors';
 import { basename, join, resolve } from 'node:path';
 import { Analyzer } from '../engine/analysis/analyzer';
+import { rankedLatents } from '../engine/analysis/latent-ranking';
 import { bundleStatsFile, loadLatentStats, type LatentStats } from '../engine/analysis/latent-stats';
 import { latentVerdict } from '../engine/latents/verdict';
 import { checkRegularFile } from '../engine/input-files';
 import { checkOutputFile } from '../engine/output-paths';
 import { defaultCacheDir, demoBundleDir } from '../engine/paths';
-import { TAG_CODES, type AnalysisResult, type LatentMetrics, type ProviderSetting } from '../engine/types';
+import { TAG_CODES, type AnalysisResult, type LatentMetrics } from '../engine/types';
 import { standaloneTokenHtml } from '../presentation/export-html';
 import { latentSeries } from '../presentation/highlight-series';
 import { exportData } from '../presentation/webview-payloads';
-import { providerSettings } from '../engine/runtime/provider-settings';
 import { intFlag, parseArgs, UsageError } from './args';
+import { ENGINE_FLAGS, engineOptions, engineUsage } from './engine-flags';
 import { reportProvider } from './provider-note';
 
-export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT]
+export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent N] [--top K] [--json | --html OUT] [--provider P] [--threads N]
   Analyse FILE (plain text, a chat as JSON/JSONL with "messages", or <start_of_turn> turns).
   --bundle DIR      bundle folder (default: the embedded demo bundle)
   --latent N        latent to colour / report per token (repeat for two)
@@ -24,7 +25,7 @@ export const ANALYZE_USAGE = `latent-diff analyze FILE [--bundle DIR] [--latent 
   --contributions   with --latent: each model's contribution norm f_j * ||d_j^m|| per token
   --json            print one JSON object
   --html OUT        write a standalone coloured-token page to OUT
-  --provider P      ${providerSettings().join(' | ')} (default auto)
+${engineUsage(18)}
   --mode M          auto | plain | chat (default auto)
   --context N       context window in tokens (default: the bundle's)`;
 
@@ -41,22 +42,21 @@ function jsonReport(r: AnalysisResult, m: LatentMetrics): unknown {
     ...(r.adapter ? { adapter: r.adapter } : {}),
     kind: r.kind,
     tokens: r.tokens.map((t, i) => ({ id: t.id, text: t.text, start: t.start, end: t.end, template: t.template, top: r.top[i] })),
-    latents: r.latents.map((l) => ({ latent: l.latent, max: l.max, count: l.count, argmaxToken: l.argmaxToken, deltaNorm: m.deltaNorm[l.latent], tag: TAG_CODES[m.tag[l.latent]] })),
+    latents: rankedLatents(r.latents).map((l) => ({ ...l, deltaNorm: m.deltaNorm[l.latent], tag: TAG_CODES[m.tag[l.latent]] })),
     ...(r.selected.length ? { selected: r.selected } : {}),
   };
 }
 
 /** The latent an HTML page colours when none is named: the strongest chat-only one, else the strongest. */
 function defaultLatent(r: AnalysisResult, m: LatentMetrics): number | undefined {
-  return (r.latents.find((l) => TAG_CODES[m.tag[l.latent]] === 'chat-only') ?? r.latents[0])?.latent;
+  const ids = r.latents.latent;
+  return ids.find((j) => TAG_CODES[m.tag[j]] === 'chat-only') ?? ids[0];
 }
 
 export async function runAnalyze(argv: string[], root: string, out: (s: string) => void): Promise<void> {
-  const args = parseArgs(argv, { bundle: 'string', latent: 'list', top: 'string', contributions: 'bool', json: 'bool', html: 'string', provider: 'string', mode: 'string', context: 'string' });
+  const args = parseArgs(argv, { bundle: 'string', latent: 'list', top: 'string', contributions: 'bool', json: 'bool', html: 'string', mode: 'string', context: 'string', ...ENGINE_FLAGS });
   if (args.positional.length !== 1) throw new UsageError('analyze needs exactly one FILE');
   if (args.flags.has('json') && args.flags.has('html')) throw new UsageError('--json and --html cannot be used together');
-  const provider = (args.flags.get('provider')?.[0] ?? 'auto') as ProviderSetting;
-  if (!providerSettings().includes(provider)) throw new UsageError(`--provider must be ${providerSettings().join(', ')}; got "${provider}"`);
   const mode = (args.flags.get('mode')?.[0] ?? 'auto') as 'auto' | 'plain' | 'chat';
   if (!['auto', 'plain', 'chat'].includes(mode)) throw new UsageError(`--mode must be auto, plain or chat, got "${mode}"`);
   const latents = (args.flags.get('latent') ?? []).map((v) => {
@@ -69,7 +69,7 @@ export async function runAnalyze(argv: string[], root: string, out: (s: string) 
   const text = readDocument(file);
   const htmlOut = args.flags.get('html')?.[0];
   if (htmlOut) checkOutputFile(resolve(htmlOut));
-  const analyzer = Analyzer.open(args.flags.get('bundle')?.[0] ?? demoBundleDir(root), { provider, cacheDir: defaultCacheDir(), contextWindow: intFlag(args, 'context', 2) });
+  const analyzer = Analyzer.open(args.flags.get('bundle')?.[0] ?? demoBundleDir(root), { ...engineOptions(args), cacheDir: defaultCacheDir(), contextWindow: intFlag(args, 'context', 2) });
   try {
     let result = await analyzer.analyze(text, { topK, latents, mode, docName: file, contributions: args.flags.has('contributions') });
     const metrics = await analyzer.metrics();
@@ -116,7 +116,7 @@ function textReport(r: AnalysisResult, m: LatentMetrics, stats: LatentStats | un
   const header = `latent    max     count  Δnorm  ${scaled ? 'nu_eps  nu_r    tag         verdict' : 'tag'}`;
   const lines = [`${r.bundle.name}: ${r.tokens.length} tokens (${r.kind}), provider ${r.provider}`, '', header];
   const ratio = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(3)).padEnd(7);
-  for (const l of r.latents.slice(0, 20)) {
+  for (const l of rankedLatents(r.latents, 20)) {
     const j = l.latent;
     const tag = TAG_CODES[m.tag[j]];
     const head = `${String(j).padEnd(9)} ${l.max.toFixed(3).padStart(7)} ${String(l.count).padStart(6)}  ${m.deltaNorm[j].toFixed(3)}  `;
@@ -128,7 +128,8 @@ function textReport(r: AnalysisResult, m: LatentMetrics, stats: LatentStats | un
     const nuR = stats.nuReconstruction![j];
     lines.push(`${head}${ratio(nuE)} ${ratio(nuR)} ${tag.padEnd(11)} ${latentVerdict(tag, nuE, nuR).verdict}`);
   }
-  if (r.latents.length > 20) lines.push(`... ${r.latents.length - 20} more (use --json for all)`);
+  const active = r.latents.latent.length;
+  if (active > 20) lines.push(`... ${active - 20} more (use --json for all)`);
   lines.push('', 'Δnorm in the paper convention: 1 = chat-only, 0 = base-only.');
   if (scaled) lines.push('nu_eps, nu_r: Latent Scaling ratios from the bundle\'s statistics; "-": the latent never fired there.');
   return lines.join('\n') + '\n';

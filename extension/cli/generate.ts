@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import { Analyzer } from '../engine/analysis/analyzer';
 import type { GenerateRequest, GenerationResult } from '../engine/analysis/generate/generate-request';
 import { defaultCacheDir, demoBundleDir } from '../engine/paths';
-import type { ProviderSetting } from '../engine/types';
 import { readDocument } from './analyze';
 import { intFlag, parseArgs, UsageError, type ParsedArgs } from './args';
+import { ENGINE_FLAGS, engineOptions, engineUsage } from './engine-flags';
 import { reportProvider } from './provider-note';
 
 export const GENERATE_USAGE = `latent-diff generate FILE [--bundle DIR] [--model chat|base|both] [--max-new N] [--temperature T] [--top-p P]
@@ -23,7 +23,7 @@ export const GENERATE_USAGE = `latent-diff generate FILE [--bundle DIR] [--model
   --top K             top latents per token (default 10, at most 32)
   --continue          continue FILE's text as it stands instead of answering a user turn
   --json              print one JSON object
-  --provider P        auto | cpu | cuda | webgpu (default auto)`;
+${engineUsage(20)}`;
 
 function numberFlag(args: ParsedArgs, name: string): number | undefined {
   const v = args.flags.get(name)?.[0];
@@ -44,11 +44,9 @@ function steerFlags(args: ParsedArgs): { latent: number; strength: number }[] {
 export async function runGenerate(argv: string[], root: string, out: (s: string) => void): Promise<void> {
   const args = parseArgs(argv, {
     bundle: 'string', model: 'string', 'max-new': 'string', temperature: 'string', 'top-p': 'string', seed: 'string',
-    steer: 'string', 'steer-on': 'string', latent: 'string', top: 'string', continue: 'bool', json: 'bool', provider: 'string',
+    steer: 'string', 'steer-on': 'string', latent: 'string', top: 'string', continue: 'bool', json: 'bool', ...ENGINE_FLAGS,
   });
   if (args.positional.length !== 1) throw new UsageError('generate needs exactly one FILE');
-  const provider = (args.flags.get('provider')?.[0] ?? 'auto') as ProviderSetting;
-  if (!['auto', 'cpu', 'cuda', 'webgpu'].includes(provider)) throw new UsageError(`--provider must be auto, cpu, cuda or webgpu, got "${provider}"`);
   const model = args.flags.get('model')?.[0] ?? 'chat';
   if (!['chat', 'base', 'both'].includes(model)) throw new UsageError(`--model must be chat, base or both, got "${model}"`);
   const steerOn = args.flags.get('steer-on')?.[0] ?? 'all';
@@ -75,7 +73,7 @@ export async function runGenerate(argv: string[], root: string, out: (s: string)
   };
   const text = readDocument(file);
   const json = args.flags.has('json');
-  const analyzer = Analyzer.open(args.flags.get('bundle')?.[0] ?? demoBundleDir(root), { provider, cacheDir: defaultCacheDir() });
+  const analyzer = Analyzer.open(args.flags.get('bundle')?.[0] ?? demoBundleDir(root), { ...engineOptions(args), cacheDir: defaultCacheDir() });
   try {
     let current = -1;
     const result = await analyzer.generate(text, request, (e) => {

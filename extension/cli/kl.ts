@@ -9,8 +9,8 @@ import { runKl } from '../engine/analysis/patching/kl-job';
 import { isLatentSetName, LATENT_SET_NAMES, type LatentSetName } from '../engine/analysis/patching/latent-sets';
 import { POSITION_SUBSETS } from '../engine/analysis/patching/positions';
 import { defaultCacheDir, demoBundleDir } from '../engine/paths';
-import type { ProviderSetting } from '../engine/types';
 import { parseArgs, UsageError } from './args';
+import { ENGINE_FLAGS, engineOptions, engineUsage } from './engine-flags';
 import { reportProvider } from './provider-note';
 
 export const KL_USAGE = `latent-diff kl FILE... [--bundle DIR] [--intervention none|all|chat-error|latents]... [--latents LIST]
@@ -24,7 +24,7 @@ export const KL_USAGE = `latent-diff kl FILE... [--bundle DIR] [--intervention n
   --set NAME          a latent set from the bundle's statistics (repeatable): robust, or the best (pareto) /
                       worst (antipareto) half of the filtered chat-only latents by Delta-norm or nu rank-sum
   --json              print one JSON object (with per-token KL)
-  --provider P        auto | cpu | cuda | webgpu (default auto)`;
+${engineUsage(20)}`;
 
 const KINDS = ['none', 'all', 'chat-error', 'latents'] as const;
 
@@ -76,12 +76,10 @@ function klTable(r: KlReport, bundleName: string): string {
 }
 
 export async function runKlCommand(argv: string[], root: string, out: (s: string) => void, err: (s: string) => void): Promise<void> {
-  const args = parseArgs(argv, { bundle: 'string', intervention: 'list', latents: 'string', set: 'list', json: 'bool', provider: 'string' });
+  const args = parseArgs(argv, { bundle: 'string', intervention: 'list', latents: 'string', set: 'list', json: 'bool', ...ENGINE_FLAGS });
   if (args.positional.length === 0) throw new UsageError('kl needs at least one FILE');
-  const provider = (args.flags.get('provider')?.[0] ?? 'auto') as ProviderSetting;
-  if (!['auto', 'cpu', 'cuda', 'webgpu'].includes(provider)) throw new UsageError(`--provider must be auto, cpu, cuda or webgpu, got "${provider}"`);
   const req = klRequest(args.flags);
-  const analyzer = Analyzer.open(args.flags.get('bundle')?.[0] ?? demoBundleDir(root), { provider, cacheDir: defaultCacheDir() });
+  const analyzer = Analyzer.open(args.flags.get('bundle')?.[0] ?? demoBundleDir(root), { ...engineOptions(args), cacheDir: defaultCacheDir() });
   try {
     const l = await analyzer.load();
     const report = await runKl({ bundle: analyzer.bundle, ...l }, { files: args.positional.map((f) => resolve(f)) }, req);

@@ -7,12 +7,11 @@ import { NU_SIGNS } from '../engine/latents/verdict';
 import { PIPELINE_PHASES, runPipelinePhase, type PipelinePhase } from '../engine/analysis/stats/pipeline';
 import { runStatsJob, StatsCancelledError, type StatsJobHooks, type StatsJobOptions, type StatsJobResult } from '../engine/analysis/stats/stats-job';
 import { defaultCacheDir, demoBundleDir, projectRoot } from '../engine/paths';
-import type { ProviderSetting } from '../engine/types';
-import { providerSettings } from '../engine/runtime/provider-settings';
 import { intFlag, parseArgs, UsageError, type ParsedArgs } from './args';
 import { autoShard } from './shard-auto';
 import { splitShellWords, submitPipeline } from './slurm-submit';
 import { testHookFor } from './test-hooks';
+import { ENGINE_FLAGS, engineOptions, engineUsage } from './engine-flags';
 import { reportProvider } from './provider-note';
 
 export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle DIR] [--tokens N] [--shard i/n|auto] [--seed S]
@@ -50,7 +49,7 @@ export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle
   --bad-lines P         skip (default) or fail on a record that cannot be read
   --text-column NAME    Parquet text column (default "text")
   --context N           tokens per record, longer ones are truncated (default: the bundle's context window)
-  --provider P          ${providerSettings().join(" | ")} (default auto)
+${engineUsage(22)}
   --checkpoint-seconds N  seconds between checkpoints (default 60)
   --cs-threshold X      Complete Shrinkage when nu_eps >= X (default 0.2)
   --ld-threshold X      Latent Decoupling when nu_r >= X (default 0.5)
@@ -60,7 +59,7 @@ export const STATS_USAGE = `latent-diff stats --data FILE... --out DIR [--bundle
 const SPEC = {
   data: 'list', out: 'string', bundle: 'string', tokens: 'string', shard: 'string', seed: 'string', 'error-latents': 'string',
   resume: 'bool', 'max-from': 'string', 'examples-per-bin': 'string', 'bad-lines': 'string', 'text-column': 'string',
-  context: 'string', provider: 'string', 'checkpoint-seconds': 'string', 'cs-threshold': 'string', 'ld-threshold': 'string',
+  context: 'string', ...ENGINE_FLAGS, 'checkpoint-seconds': 'string', 'cs-threshold': 'string', 'ld-threshold': 'string',
   'nu-sign': 'string', slurm: 'string', sbatch: 'string', 'dry-run': 'bool', phase: 'string', 'shard-count': 'string',
 } as const;
 /** Flags that choose how the statistics run, not what they compute (left out of the jobs' command lines). */
@@ -123,7 +122,7 @@ export function statsOptions(argv: string[], root: string, env: NodeJS.ProcessEn
     badRecords: oneOf(args, 'bad-lines', ['skip', 'fail'] as const, 'skip'),
     textColumn: args.flags.get('text-column')?.[0],
     contextWindow: intFlag(args, 'context', 2),
-    provider: oneOf<ProviderSetting>(args, 'provider', providerSettings(), 'auto'),
+    ...engineOptions(args),
     checkpointSeconds: intFlag(args, 'checkpoint-seconds', 0),
     cacheDir: defaultCacheDir(),
     thresholds: {

@@ -96,6 +96,18 @@ export interface LatentSummary {
   argmaxToken: number;
 }
 
+/**
+ * LatentSummary for every latent active in a text, as columns (entry i of each is one latent), by max
+ * descending, then latent id ascending. Columns, not objects: a dense crosscoder fires tens of thousands of
+ * latents on a long text, and typed arrays cross from the worker to the extension host as one copy each.
+ */
+export interface LatentRanking {
+  latent: Int32Array;
+  max: Float32Array;
+  count: Int32Array;
+  argmaxToken: Int32Array;
+}
+
 export interface AnalysisResult {
   bundle: BundleInfo;
   provider: ProviderInUse;
@@ -108,7 +120,7 @@ export interface AnalysisResult {
   /** Per token, its top-k latents by scaled activation, descending, zeros dropped. */
   top: LatentActivation[][];
   /** Latents active anywhere in the text, by max descending. */
-  latents: LatentSummary[];
+  latents: LatentRanking;
   /**
    * Full per-token scaled activations for the latents asked for (AnalyzeOptions.latents), and with
    * AnalyzeOptions.contributions each model's contribution norm f_j * ||d_j^m|| per token.

@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { AnnotationPatch } from '../engine/annotations/types';
+import { rankedLatents } from '../engine/analysis/latent-ranking';
 import { checkRegularFile } from '../engine/input-files';
 import { CancelledError } from '../engine/worker/client';
 import { ANNOTATION_STATUSES, type AnnotationStatus } from '../protocol/messages';
@@ -77,18 +78,19 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
   /** After the first analysis with nothing highlighted, highlight its strongest chat-only latent (else its strongest). */
   const defaultHighlight = async () => {
     const a = session.analysis;
-    if (!a || session.request.mode !== 'none' || a.result.latents.length === 0) return;
+    const ids = a?.result.latents.latent;
+    if (!ids?.length || session.request.mode !== 'none') return;
     const m = await session.ensureMetrics().catch(() => undefined);
     const t = session.settings.thresholds;
-    const pick = (m && a.result.latents.find((l) => m.deltaNorm[l.latent] > t.chatOnlyAbove)) ?? a.result.latents[0];
-    if (session.request.mode === 'none') session.highlightLatent(pick.latent, 0);
+    const pick = (m && ids.find((j) => m.deltaNorm[j] > t.chatOnlyAbove)) ?? ids[0];
+    if (session.request.mode === 'none') session.highlightLatent(pick, 0);
   };
 
   const analyze = async (range: vscode.Range | undefined, editor: vscode.TextEditor) => {
     const a = await session.analyze(editor.document, range);
     if (!a) return undefined;
     await defaultHighlight();
-    return { tokens: a.result.tokens.length, latents: a.result.latents.length };
+    return { tokens: a.result.tokens.length, latents: a.result.latents.latent.length };
   };
 
   const parseLatents = (text: string): number[] | undefined => {
@@ -110,7 +112,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     await session.ensureBundle();
     const m = session.metrics;
     const t = session.settings.thresholds;
-    const items: (vscode.QuickPickItem & { latent?: number })[] = (session.analysis?.result.latents ?? []).slice(0, 200).map((l) => ({
+    const items: (vscode.QuickPickItem & { latent?: number })[] = (session.analysis ? rankedLatents(session.analysis.result.latents, 200) : []).map((l) => ({
       label: `#${l.latent}`,
       description: `max ${l.max.toFixed(2)} · ${l.count} tokens${m ? ` · ${verdictOf(m.deltaNorm[l.latent], session.stats?.nuError?.[l.latent] ?? NaN, session.stats?.nuReconstruction?.[l.latent] ?? NaN, t).badge} · Δnorm ${m.deltaNorm[l.latent].toFixed(2)}` : ''}`,
       detail: annotations.label(l.latent) || undefined,

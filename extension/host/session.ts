@@ -120,7 +120,7 @@ export class Session implements vscode.Disposable {
   }
 
   private engineKey(s: Settings): string {
-    return JSON.stringify([s.provider, s.disablePrepacking, s.contextWindow]);
+    return JSON.stringify([s.provider, s.disablePrepacking, s.cpuThreads, s.contextWindow]);
   }
 
   /** Forgets the open bundle; the next use opens the one the settings name. */
@@ -152,6 +152,7 @@ export class Session implements vscode.Disposable {
         workerScript: this.context.asAbsolutePath(join('dist', 'worker.js')),
         provider: this.settings.provider,
         disablePrepacking: this.settings.disablePrepacking,
+        ...(this.settings.cpuThreads > 0 ? { cpuThreads: this.settings.cpuThreads } : {}),
         cacheDir: join(this.context.globalStorageUri.fsPath, 'cache'),
         ...(this.settings.contextWindow > 0 ? { contextWindow: this.settings.contextWindow } : {}),
       });

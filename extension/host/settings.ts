@@ -22,6 +22,8 @@ export interface Settings {
   liveDebounceMs: number;
   thresholds: ClassifyThresholds;
   disablePrepacking: boolean;
+  /** 0: one per physical core. */
+  cpuThreads: number;
   annotationsFile: string;
   generation: GenerationSettings;
 }
@@ -75,6 +77,7 @@ export function readSettings(): Settings {
       nuSign: c.get<string>('nuSignConvention') === 'absolute' ? 'absolute' : 'signed',
     },
     disablePrepacking: c.get<boolean>('disablePrepacking', true),
+    cpuThreads: Math.round(clampNumber(c.get('cpuThreads'), 0, 1024, 0)),
     annotationsFile: restricted('annotationsFile', '').trim(),
     generation: {
       maxNewTokens: Math.round(clampNumber(c.get('generation.maxNewTokens'), 1, 4096, 64)),

@@ -40,7 +40,7 @@ export async function computeStatistics(context: vscode.ExtensionContext, sessio
   const out = outputFolder(context, bundle.info.crosscoderIdentity);
   const resume = await resumeOrRestart(out);
   if (resume === undefined) return;
-  const { thresholds, provider } = session.settings;
+  const { thresholds, provider, cpuThreads } = session.settings;
   let skipped = 0;
   useCudaSetupBeforeWorker(context);
   const result = await vscode.window.withProgress(
@@ -52,6 +52,7 @@ export async function computeStatistics(context: vscode.ExtensionContext, sessio
       try {
         return await runStatsInWorker(context.asAbsolutePath(join('dist', 'stats-worker.js')), {
           data, out, bundle: bundle.dir, provider, resume,
+          ...(cpuThreads > 0 ? { cpuThreads } : {}),
           cacheDir: join(context.globalStorageUri.fsPath, 'cache'),
           thresholds: { completeShrinkage: thresholds.nuError, latentDecoupling: thresholds.nuReconstruction, nuSign: thresholds.nuSign },
         }, {

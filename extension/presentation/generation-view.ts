@@ -4,6 +4,7 @@
  * chat-specificity sum, with the same normalisation). No vscode import.
  */
 import type { GeneratedToken } from '../engine/analysis/generate/generator';
+import { emptyRanking } from '../engine/analysis/latent-ranking';
 import type { SteerSpec } from '../engine/analysis/generate/steering';
 import type { AnalysisResult, BundleInfo, ProviderInUse } from '../engine/types';
 import type { ClassifyThresholds, GenerationColumn, GenerationView, HighlightState } from '../protocol/messages';
@@ -51,7 +52,7 @@ export interface ColouringContext {
 export function answerAsResult(answer: AnswerState, bundle: BundleInfo, provider: ProviderInUse): AnalysisResult {
   const tokens = answer.tokens.map((t) => ({ id: t.id, text: t.text, start: null, end: null, template: false, special: false }));
   const selected = answer.exactLatents.map((latent, k) => ({ latent, acts: answer.tokens.map((t) => t.acts?.[k] ?? 0) }));
-  return { bundle, provider, kind: 'plain', tokens, top: answer.tokens.map((t) => t.top), latents: [], selected };
+  return { bundle, provider, kind: 'plain', tokens, top: answer.tokens.map((t) => t.top), latents: emptyRanking(), selected };
 }
 
 function steerText(answer: AnswerState): string {

@@ -94,8 +94,8 @@ export function latentTable(bundle: string, metrics: LatentMetrics, stats: Laten
 export function documentActivity(result: AnalysisResult, title: string): DocumentActivity {
   return {
     title,
-    latents: toBuffer(Uint32Array.from(result.latents, (l) => l.latent)),
-    maxes: toBuffer(Float32Array.from(result.latents, (l) => l.max)),
+    latents: toBuffer(Uint32Array.from(result.latents.latent)),
+    maxes: toBuffer(result.latents.max),
   };
 }
 

@@ -97,6 +97,9 @@ test('bad input: clear errors naming the file, non-zero exit, no crash', () => {
     [['analyze', empty], /empty\.txt: the document is empty/],
     [['analyze', empty, '--bundle', dir], /bundle\.json not found/],
     [['analyze', empty, '--top', '0'], /--top must be an integer >= 1/],
+    [['analyze', empty, '--threads', '0'], /--threads must be an integer >= 1/],
+    [['generate', empty, '--provider', 'tpu'], /--provider must be one of auto, cpu, cuda, webgpu/],
+    [['kl', empty, '--threads', 'two'], /--threads must be an integer >= 1, got "two"/],
     [['frobnicate'], /unknown command "frobnicate"/],
   ];
   for (const [args, message] of cases) {

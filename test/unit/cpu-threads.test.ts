@@ -5,10 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { Analyzer } from '../../extension/engine/analysis/analyzer';
 import { physicalCores, withCpuThreads } from '../../extension/engine/runtime/cpu-threads';
+
+const DEMO = resolve(__dirname, '../../models/demo');
 
 function topology(cpus: [pkg: number, core: number][]): string {
   const dir = mkdtempSync(join(tmpdir(), 'ld-sysfs-'));
@@ -57,4 +60,35 @@ test('session options get the physical core count as intra-op threads and no spi
   const own = withCpuThreads({ intraOpNumThreads: 3, extra: { session: { 'intra_op.allow_spinning': '1' } } });
   assert.equal(own.intraOpNumThreads, 3);
   assert.deepEqual(own.extra, { session: { 'intra_op.allow_spinning': '1' } });
+});
+
+/** Threads of this process (Linux). */
+const threadsNow = () => readdirSync('/proc/self/task').length;
+
+test('the cpuThreads option reaches every ONNX Runtime session an analysis opens (threads counted in /proc)', { skip: !existsSync('/proc/self/task') }, async () => {
+  // ORT starts n - 1 pool threads per session with n intra-op threads; the difference between two thread
+  // counts is therefore (difference - 0) x sessions, whatever else the process starts once.
+  const added = async (cpuThreads: number) => {
+    const a = Analyzer.open(DEMO, { provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'ld-threads-')), cpuThreads });
+    try {
+      await a.load();
+      const before = threadsNow();
+      await a.analyze('Hello there, how are you?');
+      const opened = threadsNow();
+      await a.dispose();
+      return { before, opened, after: threadsNow() };
+    } catch (e) {
+      await a.dispose();
+      throw e;
+    }
+  };
+  await added(1);
+  const one = await added(1);
+  const five = await added(5);
+  // Each session with 5 threads has 4 pool threads more than with 1: loading opens both models, the analysis
+  // the crosscoder's session, and disposing the analyzer closes all three.
+  assert.equal(five.before - one.before, 2 * 4, `the two models' sessions: ${JSON.stringify({ one, five })}`);
+  assert.equal(five.opened - five.before - (one.opened - one.before), 4, 'the crosscoder session of an analysis');
+  assert.equal(five.opened - five.after - (one.opened - one.after), 3 * 4, 'all three closed');
+  await assert.rejects(Analyzer.open(DEMO, { provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'ld-threads-')), cpuThreads: 0.5 }).load(), /CPU thread count must be a positive integer, got 0\.5/);
 });

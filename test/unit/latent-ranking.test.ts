@@ -1,11 +1,11 @@
 /**
  * The document's latent list (rankLatents): exactly the latents with count > 0, ordered as the comparator
- * "descending max, then ascending latent id" orders them, written out in the test; on random inputs with
- * many ties, negative and signed-zero maxima, and on a dictionary too large for packed keys.
+ * "descending max, then ascending latent id" orders them, written out in the test over objects; on random
+ * inputs with many ties, negative and signed-zero maxima, and on a dictionary too large for packed keys.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rankLatents } from '../../extension/engine/analysis/latent-ranking';
+import { rankedLatents, rankLatents } from '../../extension/engine/analysis/latent-ranking';
 import { seededRandom } from '../../extension/engine/random';
 
 function expected(max: Float32Array, count: Int32Array, argmax: Int32Array) {
@@ -28,14 +28,15 @@ test('rankLatents equals the comparator sort on random inputs with ties and sign
   for (const [D, seed, firing] of [[1, 1, 1], [7, 2, 0.5], [1000, 3, 0.9], [73728, 4, 0.96], [5000, 5, 0]] as const) {
     const { max, count, argmax } = randomCase(D, seed, firing);
     const got = rankLatents(max, count, argmax);
-    assert.deepEqual(got, expected(max, count, argmax), `D=${D}`);
+    assert.deepEqual(rankedLatents(got), expected(max, count, argmax), `D=${D}`);
+    assert.deepEqual(rankedLatents(got, 3), expected(max, count, argmax).slice(0, 3), `D=${D}, first 3`);
   }
 });
 
 test('rankLatents on a view into a larger buffer, and on a dictionary too large for packed keys', () => {
   const { max, count, argmax } = randomCase(3000, 6, 0.8);
   const view = new Float32Array(max.buffer, 400 * 4, 2000);
-  assert.deepEqual(rankLatents(view, count.subarray(400, 2400), argmax.subarray(400, 2400)), expected(view, count.subarray(400, 2400), argmax.subarray(400, 2400)));
+  assert.deepEqual(rankedLatents(rankLatents(view, count.subarray(400, 2400), argmax.subarray(400, 2400))), expected(view, count.subarray(400, 2400), argmax.subarray(400, 2400)));
   const D = 2 ** 21 + 5;
   const big = { max: new Float32Array(D), count: new Int32Array(D), argmax: new Int32Array(D) };
   for (const [j, m] of [[D - 1, 3], [0, 3], [2 ** 21, 9], [17, -1]] as const) {
@@ -43,5 +44,6 @@ test('rankLatents on a view into a larger buffer, and on a dictionary too large 
     big.count[j] = 2;
     big.argmax[j] = j % 11;
   }
-  assert.deepEqual(rankLatents(big.max, big.count, big.argmax).map((l) => l.latent), [2 ** 21, 0, D - 1, 17]);
+  assert.deepEqual(rankedLatents(rankLatents(big.max, big.count, big.argmax)), expected(big.max, big.count, big.argmax));
+  assert.deepEqual(Array.from(rankLatents(big.max, big.count, big.argmax).latent), [2 ** 21, 0, D - 1, 17]);
 });

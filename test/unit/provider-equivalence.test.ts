@@ -109,7 +109,7 @@ test('the demo analysis on webgpu matches the cpu', async (t) => {
     closeEnough(gpu.selected[i].acts, cpu.selected[i].acts, `latent ${latents[i]} activations`);
     closeEnough(gpu.selected[i].contributions!.chat, cpu.selected[i].contributions!.chat, `latent ${latents[i]} chat contributions`);
   }
-  const byLatent = (r: typeof cpu) => new Map(r.latents.map((l) => [l.latent, l.max]));
+  const byLatent = (r: typeof cpu) => new Map(Array.from(r.latents.latent, (j, i) => [j, r.latents.max[i]]));
   const g = byLatent(gpu);
   const c = byLatent(cpu);
   closeEnough([...c.keys()].map((j) => g.get(j) ?? 0), [...c.values()], 'per-latent max');

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { emptyRanking } from '../../extension/engine/analysis/latent-ranking';
 import { BUCKETS, bucketOf, bucketRanges } from '../../extension/host/decoration-buckets';
 import { standaloneTokenHtml } from '../../extension/presentation/export-html';
 import { scriptSafeJson } from '../../extension/presentation/webview-html';
@@ -218,7 +219,7 @@ function fakeResult(T: number, r: () => number, selected: number[]): AnalysisRes
   });
   return {
     bundle: { name: 'b', dir: '/b', layer: 13, dModel: 8, dictSize: 20, baseModel: 'base', chatModel: 'chat', crosscoderKind: 'relu', crosscoderIdentity: 'id' },
-    provider: 'cpu', kind: 'plain', tokens, top, latents: [],
+    provider: 'cpu', kind: 'plain', tokens, top, latents: emptyRanking(),
     selected: selected.map((latent) => ({ latent, acts: tokens.map(() => (r() < 0.5 ? 0 : 3 * r())) })),
   };
 }

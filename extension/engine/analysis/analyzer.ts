@@ -28,6 +28,8 @@ export interface AnalyzerOptions {
   cacheDir: string;
   /** ORT's disable_prepacking for graphs over external weights (default true: memory-mapped, fast to load). */
   disablePrepacking?: boolean;
+  /** ORT intra-op threads of each CPU session (default: one per physical core). */
+  cpuThreads?: number;
   /** Overrides bundle.json's contextWindow. */
   contextWindow?: number;
   /** Longest document one analysis accepts, in tokens (default: 131,072, fewer for wide models). */

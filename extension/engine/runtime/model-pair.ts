@@ -25,6 +25,8 @@ export interface ModelPairOptions {
   cacheDir: string;
   /** ORT's disable_prepacking for graphs over external weights (default true: memory-mapped, fast to load). */
   disablePrepacking?: boolean;
+  /** ORT intra-op threads of each CPU session (default: one per physical core, cpu-threads.ts). */
+  cpuThreads?: number;
   /** Shared with the caller so that sessions it makes itself use the same provider. */
   choice?: ProviderChoice;
   onProgress?: (stage: string, message: string, fraction?: number) => void;
@@ -93,10 +95,18 @@ export class ModelPair {
   }
 }
 
+/** The thread count the caller chose for CPU sessions, if any (else withCpuThreads picks one). */
+function threadOptions(opts: Pick<ModelPairOptions, 'cpuThreads'>): ort.InferenceSession.SessionOptions {
+  const n = opts.cpuThreads;
+  if (n === undefined) return {};
+  if (!(Number.isInteger(n) && n >= 1)) throw new LatentDiffError(undefined, `the CPU thread count must be a positive integer, got ${n}`, 'invalid-setting');
+  return { intraOpNumThreads: n };
+}
+
 /** Session options for graphs built over external weights (the Hugging Face model, the crosscoder). */
-export function graphOptions(opts: Pick<ModelPairOptions, 'disablePrepacking'>): ort.InferenceSession.SessionOptions {
+export function graphOptions(opts: Pick<ModelPairOptions, 'disablePrepacking' | 'cpuThreads'>): ort.InferenceSession.SessionOptions {
   const prepack = opts.disablePrepacking === false ? '0' : '1';
-  return withGraphDefaults({ extra: { session: { disable_prepacking: prepack } } });
+  return withGraphDefaults({ ...threadOptions(opts), extra: { session: { disable_prepacking: prepack } } });
 }
 
 async function openSplitModel(bundle: Bundle, source: ModelSource, opts: ModelPairOptions, choice: ProviderChoice): Promise<SplitModel> {
@@ -107,11 +117,11 @@ async function openSplitModel(bundle: Bundle, source: ModelSource, opts: ModelPa
   }
   let session: ort.InferenceSession;
   try {
-    session = await make(source.path, {});
+    session = await make(source.path, threadOptions(opts));
   } catch (e) {
     throw new LatentDiffError(source.path, `ONNX Runtime cannot load this model: ${(e as Error).message.split('\n')[0]}`, 'model-load');
   }
-  const second = source.secondHalf ? new LogitsHeadSession(source.secondHalf, opts.cacheDir, (s) => make(s, {})) : undefined;
-  const unembedding = source.unembedding ? new OnnxUnembedding(source.unembedding, bundle.dModel, opts.cacheDir, (s) => make(s, {})) : undefined;
+  const second = source.secondHalf ? new LogitsHeadSession(source.secondHalf, opts.cacheDir, (s) => make(s, threadOptions(opts))) : undefined;
+  const unembedding = source.unembedding ? new OnnxUnembedding(source.unembedding, bundle.dModel, opts.cacheDir, (s) => make(s, threadOptions(opts))) : undefined;
   return new RecomputingSplitModel(new OnnxResidualModel(source, session, bundle.dModel), bundle.dModel, second, source.path, unembedding);
 }

@@ -23,6 +23,7 @@ export interface InferenceClientOptions {
   workerScript: string;
   provider: ProviderSetting;
   disablePrepacking?: boolean;
+  cpuThreads?: number;
   cacheDir: string;
   contextWindow?: number;
 }
@@ -62,7 +63,7 @@ export class InferenceClient {
   async openBundle(dir: string): Promise<OpenReply> {
     const params: OpenParams = {
       dir,
-      options: { provider: this.opts.provider, cacheDir: this.opts.cacheDir, disablePrepacking: this.opts.disablePrepacking, contextWindow: this.opts.contextWindow },
+      options: { provider: this.opts.provider, cacheDir: this.opts.cacheDir, disablePrepacking: this.opts.disablePrepacking, cpuThreads: this.opts.cpuThreads, contextWindow: this.opts.contextWindow },
     };
     const reply = await this.send(R.open, params);
     this.lastOpen = params;

@@ -23,7 +23,7 @@ export interface SequenceEncoder {
   dispose(): Promise<void>;
 }
 
-export async function openSequenceEncoder(bundle: Bundle, metrics: LatentMetrics, opts: { provider: ProviderSetting; cacheDir: string }): Promise<SequenceEncoder> {
+export async function openSequenceEncoder(bundle: Bundle, metrics: LatentMetrics, opts: { provider: ProviderSetting; cacheDir: string; cpuThreads?: number }): Promise<SequenceEncoder> {
   const pair = await ModelPair.open(bundle, opts);
   try {
     const runner = await pair.crosscoder(metrics, { topK: 1, outputs: { top: false, summary: false, selected: false, raw: true, recon: false } });

@@ -67,6 +67,8 @@ export interface StatsJobOptions {
   /** Parquet text column (default "text"). */
   textColumn?: string;
   provider?: ProviderSetting;
+  /** ORT intra-op threads of each CPU session (default: one per physical core). */
+  cpuThreads?: number;
   /** Where built graphs and metric caches go when the bundle folder is read-only. */
   cacheDir?: string;
   /** Seconds between checkpoints (default 60). */
@@ -216,7 +218,7 @@ async function runLocked(opts: StatsJobOptions, hooks: StatsJobHooks): Promise<S
   const tokenizer = hooks.tokenizer ?? GemmaTokenizer.fromFiles(bundle.tokenizer.json, bundle.tokenizer.config);
   const template = bundleChatTemplate(bundle.tokenizer.chatTemplate);
   const tids = templateIds(tokenizer, bundle.tokenizer.json);
-  const encoder = hooks.encoder ?? (await openSequenceEncoder(bundle, metrics, { provider: opts.provider ?? 'auto', cacheDir }));
+  const encoder = hooks.encoder ?? (await openSequenceEncoder(bundle, metrics, { provider: opts.provider ?? 'auto', cacheDir, cpuThreads: opts.cpuThreads }));
   let m: Manifest = manifest;
 
   /** One pass over the data; `consume` gets this shard's sequences. */
