@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { CancelledError, InferenceClient } from '../../extension/engine/worker/client';
 import { LatentDiffError } from '../../extension/engine/errors';
+import { Analyzer } from '../../extension/engine/analysis/analyzer';
 
 const ROOT = resolve(__dirname, '../..');
 const DEMO = join(ROOT, 'models/demo');
@@ -120,5 +121,38 @@ test('when the worker thread dies, its pending request rejects and the next requ
     assert.deepEqual(after.tokens.map((t) => t.id), before.tokens.map((t) => t.id));
   } finally {
     client.dispose();
+  }
+});
+
+test('live edits through the worker: each whole result equals the engine\'s own, also after a cancelled request and a worker restart', async () => {
+  const client = newClient();
+  const reference = Analyzer.open(DEMO, { provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'ld-cache-')) });
+  try {
+    await client.openBundle(DEMO);
+    let text = '<start_of_turn>user\nWhat is the capital of France?<end_of_turn>\n<start_of_turn>model\nParis';
+    const check = async (what: string) => assert.deepEqual(await client.analyze(text, { topK: 5 }), await reference.analyze(text, { topK: 5 }), what);
+    await check('first');
+    for (const piece of [' is', ' the', ' capital', '.']) {
+      text += piece;
+      await check(`after appending "${piece}"`);
+    }
+    text = text.replace('France', 'Spain');
+    await check('after an edit in the middle');
+    const gaveUp = new AbortController();
+    const cancelled = client.analyze(`${text} Madrid`, { topK: 5 }, gaveUp.signal);
+    gaveUp.abort();
+    await assert.rejects(cancelled, CancelledError);
+    text += ' Really.';
+    await check('after a cancelled request');
+    await check('the same text again');
+    const { worker } = (client as unknown as { current: { worker: Worker } }).current;
+    const pending = client.analyze(`${text} No.`);
+    await worker.terminate();
+    await assert.rejects(pending, /the inference worker exited/);
+    text += ' Yes.';
+    await check('after the worker restarted');
+  } finally {
+    client.dispose();
+    await reference.dispose();
   }
 });

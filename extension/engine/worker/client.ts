@@ -13,6 +13,7 @@ import type { LatentStats } from '../analysis/latent-stats';
 import { CancelledError, type Channel, type ParamsOf, type RequestType } from '../channel/channel';
 import { startWorkerChannel } from '../channel/thread-transport';
 import type { AnalysisResult, LatentMetrics, ProviderSetting } from '../types';
+import { HeldAnalyses } from './analysis-delta';
 import { InferenceRequests as R, type InferenceEvent, type OpenReply, type ProgressEvent, type TokenTexts } from './protocol';
 
 export { CancelledError };
@@ -34,6 +35,7 @@ export class InferenceClient {
   private current: { worker: Worker; channel: Channel<never, InferenceEvent> } | undefined;
   private readonly listeners = new Set<(p: ProgressEvent) => void>();
   private lastOpen: OpenParams | undefined;
+  private readonly held = new HeldAnalyses();
   private disposed = false;
 
   constructor(private readonly opts: InferenceClientOptions) {}
@@ -45,6 +47,7 @@ export class InferenceClient {
       if (this.current === started) this.current = undefined;
     });
     this.current = started;
+    this.held.forget();
     if (this.lastOpen) started.channel.request(R.open, this.lastOpen).catch(() => undefined);
     return started.channel;
   }
@@ -70,8 +73,11 @@ export class InferenceClient {
     return reply;
   }
 
-  analyze(text: string, request: AnalyzeRequest = {}, signal?: AbortSignal): Promise<AnalysisResult> {
-    return this.send(R.analyze, { text, request }, signal);
+  /** The whole result; only the tokens after those it shares with the last one cross from the worker. */
+  async analyze(text: string, request: AnalyzeRequest = {}, signal?: AbortSignal): Promise<AnalysisResult> {
+    const held = this.held.holding();
+    const reply = await this.send(R.analyze, { text, request, holds: held?.id }, signal);
+    return this.held.accept(reply, held);
   }
 
   /**

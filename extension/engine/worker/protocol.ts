@@ -6,7 +6,8 @@ import type { DivergenceRequest, DocumentDivergence } from '../analysis/patching
 import type { KlReport, KlRequest } from '../analysis/patching/kl-job';
 import type { LogitEffects } from '../analysis/patching/logit-effects';
 import { requestType } from '../channel/channel';
-import type { AnalysisResult, BundleInfo, LatentMetrics, ProviderInUse } from '../types';
+import type { AnalysisReply } from './analysis-delta';
+import type { BundleInfo, LatentMetrics, ProviderInUse } from '../types';
 
 export interface OpenReply {
   info: BundleInfo;
@@ -28,7 +29,8 @@ export interface ProgressEvent {
 
 export const InferenceRequests = {
   open: requestType<{ dir: string; options: AnalyzerOptions }, OpenReply>('open'),
-  analyze: requestType<{ text: string; request: AnalyzeRequest }, AnalysisResult>('analyze'),
+  /** `holds`: the id of the last whole result the client holds, which the reply may build on (analysis-delta.ts). */
+  analyze: requestType<{ text: string; request: AnalyzeRequest; holds?: string }, AnalysisReply>('analyze'),
   generate: requestType<{ text: string; request: GenerateRequest }, GenerationResult>('generate'),
   metrics: requestType<Record<string, never>, LatentMetrics>('metrics'),
   latentStats: requestType<{ file: string; dictSize: number }, LatentStats>('latentStats'),

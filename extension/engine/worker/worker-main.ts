@@ -12,6 +12,7 @@ import { CancelledError, Channel, type RequestContext, type RequestType } from '
 import { threadTransport } from '../channel/thread-transport';
 import type { ProviderInUse } from '../types';
 import { expectedProvider } from '../runtime/providers';
+import { SentAnalyses } from './analysis-delta';
 import { InferenceRequests as R, type InferenceEvent } from './protocol';
 
 type Context = RequestContext<InferenceEvent>;
@@ -19,6 +20,7 @@ type Progress = (stage: string, message: string, fraction?: number) => void;
 
 const channel = new Channel<InferenceEvent, never>(threadTransport(parentPort!));
 let analyzer: Analyzer | undefined;
+const sent = new SentAnalyses();
 let chain: Promise<unknown> = Promise.resolve();
 
 function checkpointFor(context: Context): () => Promise<void> {
@@ -61,7 +63,7 @@ serve(R.open, async ({ dir, options }) => {
   const provider: ProviderInUse = next.provider ?? expectedProvider(options.provider);
   return { info: next.info, provider, providerNote: next.providerNote, adapter: next.adapter };
 });
-serve(R.analyze, ({ text, request }, context, checkpoint) => requireAnalyzer().analyze(text, request, checkpoint, progressOf(context)));
+serve(R.analyze, async ({ text, request, holds }, context, checkpoint) => sent.reply(await requireAnalyzer().analyze(text, request, checkpoint, progressOf(context)), holds));
 serve(R.generate, ({ text, request }, context, checkpoint) =>
   requireAnalyzer().generate(text, request, (event) => context.emit({ type: 'token', event }), checkpoint, progressOf(context)));
 serve(R.metrics, () => requireAnalyzer().metrics());
