@@ -138,9 +138,13 @@ test('live edits through the worker: each whole result equals the engine\'s own,
     }
     text = text.replace('France', 'Spain');
     await check('after an edit in the middle');
+    // Queued behind another request, the cancel reaches the worker before the cancelled one starts (a request
+    // the worker already answered settles with its answer, as the channel promises).
+    const ahead = client.analyze(text, { topK: 5 });
     const gaveUp = new AbortController();
     const cancelled = client.analyze(`${text} Madrid`, { topK: 5 }, gaveUp.signal);
     gaveUp.abort();
+    assert.deepEqual(await ahead, await reference.analyze(text, { topK: 5 }), 'the request ahead of the cancelled one');
     await assert.rejects(cancelled, CancelledError);
     text += ' Really.';
     await check('after a cancelled request');
